@@ -1,0 +1,41 @@
+# Build, test and install steampipe-plugin-confluence.
+BINARY  := steampipe-plugin-confluence
+BIN     := bin/$(BINARY)
+GO      ?= go
+STEAMPIPE_DIR ?= $(HOME)/.steampipe
+PLUGIN_DIR    := $(STEAMPIPE_DIR)/plugins/local/confluence
+CONFIG_DIR    := $(STEAMPIPE_DIR)/config
+
+.PHONY: build demo test lint install bench clean
+
+build:
+	$(GO) build -o $(BIN) .
+
+# Starts the bundled emulator with a generated org of a few thousand users
+# and queries it through the embedded SQL engine.
+demo: build
+	./$(BIN) demo --users 3000
+
+# Every test, with the race detector, after the static checks.
+test: lint
+	$(GO) test -race -count=1 -timeout 40m ./...
+
+lint:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
+	$(GO) vet ./...
+
+# Writes the plugin where the Steampipe CLI looks for local plugins, and a
+# sample connection config unless one exists already.
+install: build
+	install -d $(PLUGIN_DIR) $(CONFIG_DIR)
+	install -m 0755 $(BIN) $(PLUGIN_DIR)/confluence.plugin
+	@if [ -e $(CONFIG_DIR)/confluence.spc ]; then \
+	  echo "kept existing $(CONFIG_DIR)/confluence.spc"; \
+	else \
+	  install -m 0600 config/confluence.spc $(CONFIG_DIR)/confluence.spc; \
+	  echo "wrote $(CONFIG_DIR)/confluence.spc"; \
+	fi
+
+clean:
+	rm -rf bin

@@ -1,0 +1,82 @@
+package atlassian
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Sentinel errors of the sign-in flow and session handling. Errors the
+// client returns wrap them, so callers test with errors.Is.
+var (
+	ErrWrongPassword = errors.New("sign-in failed: wrong e-mail or password " +
+		"(check the email and password settings)")
+	ErrCodeRejected = errors.New("sign-in failed: the TOTP code was rejected " +
+		"(check that totp_secret is the authenticator secret of this account " +
+		"and that the host clock is correct)")
+	ErrEmailCodeRequired = errors.New("sign-in failed: the account gets e-mailed " +
+		"verification codes, which cannot be automated (enroll an authenticator app " +
+		"and set totp_secret, or use api_key, or paste session_token)")
+	ErrSSORedirect = errors.New("sign-in failed: the account signs in through an " +
+		"identity provider (SSO), which cannot be automated (use api_key with " +
+		"api_token, or paste session_token)")
+	ErrBotCheck = errors.New("sign-in failed: Atlassian asked for a bot check " +
+		"(captcha) that cannot be automated (sign in with a browser and paste the " +
+		"cloud.session.token cookie as session_token)")
+	ErrAccountLocked = errors.New("sign-in failed: the account is locked " +
+		"(unlock it at id.atlassian.com, then try again)")
+	ErrUnrecognisedAnswer = errors.New("sign-in failed: the identity host sent an " +
+		"unrecognised answer (run `steampipe-plugin-confluence doctor` and compare " +
+		"its output with docs/wire-format.md)")
+	ErrSessionExpired = errors.New("session expired")
+	// ErrRepeatedCursor means a list answer pointed back to a page already
+	// read, which would otherwise loop forever.
+	ErrRepeatedCursor = errors.New("pagination failed: the API returned a cursor " +
+		"it had already returned")
+)
+
+// HTTPError is an API answer the client could not use: an unexpected
+// status or content type. It carries names only, never the body.
+type HTTPError struct {
+	Method      string
+	Route       string // route table key
+	Host        string // host kind: identity, admin_hub, admin_api or site
+	Status      int
+	ContentType string
+	// Code is the API's error code when the answer is JSON and has one.
+	Code string
+	// Problem says what was wrong with the answer in a few words.
+	Problem string
+}
+
+func (e *HTTPError) Error() string {
+	msg := fmt.Sprintf("%s %s request to the %s host failed: status %d",
+		e.Method, e.Route, e.Host, e.Status)
+	if e.ContentType != "" {
+		msg += ", content type " + e.ContentType
+	}
+	if e.Code != "" {
+		msg += ", error code " + e.Code
+	}
+	if e.Problem != "" {
+		msg += ": " + e.Problem
+	}
+	return msg
+}
+
+// PausedError reports that sign-ins for an account are paused after a
+// failure that retrying would repeat or make worse (a locked account,
+// a rejected password or code). It wraps the sentinel of that failure.
+type PausedError struct {
+	Cause error
+	Until time.Time
+}
+
+func (e *PausedError) Error() string {
+	return fmt.Sprintf("%v; sign-in for this account is paused until %s "+
+		"so that retries do not lock it (fix the setting, or change password or "+
+		"totp_secret to lift the pause now)",
+		e.Cause, e.Until.UTC().Format(time.RFC3339))
+}
+
+func (e *PausedError) Unwrap() error { return e.Cause }
