@@ -68,14 +68,14 @@ type TraceEvent struct {
 	Host            string   `json:"host"`   // "identity", "admin_hub", "admin_api" or "site"
 	Route           string   `json:"route"`  // route table key, e.g. "users_search"
 	Path            string   `json:"path"`   // path with ids replaced by {placeholders}
-	Status          int      `json:"status"` // 0 when no answer arrived
+	Status          int      `json:"status"` // 0 when no response arrived
 	RequestHeaders  []string `json:"request_headers"`
 	ResponseHeaders []string `json:"response_headers"`
 	RequestCookies  []string `json:"request_cookies"`
 	SetCookies      []string `json:"set_cookies"`
 	FormFields      []string `json:"form_fields,omitempty"`
 	ContentType     string   `json:"content_type,omitempty"`
-	// Skeleton is the key structure of a JSON answer, every value
+	// Skeleton is the key structure of a JSON response, every value
 	// replaced by its JSON type name.
 	Skeleton json.RawMessage `json:"skeleton,omitempty"`
 	Error    string          `json:"error,omitempty"`
@@ -150,7 +150,7 @@ type UserSearch struct {
 	PageSize    int      // 1..100; 0 means 100
 }
 
-// LastActive is the answer of the per-user last-active-dates call.
+// LastActive is the response of the per-user last-active-dates call.
 type LastActive struct {
 	AddedToOrg *time.Time
 	Products   []ProductActivity
@@ -170,10 +170,10 @@ type DirectoryGroup struct {
 	ID          string
 	Name        string
 	Description string
-	UserCount   *int64 // nil unless the answer carries counts.users
+	UserCount   *int64 // nil unless the response carries counts.users
 }
 
-// SystemInfo is the answer of a Confluence site's systemInfo call.
+// SystemInfo is the response of a Confluence site's systemInfo call.
 type SystemInfo struct {
 	CloudID   string
 	Edition   string

@@ -26,16 +26,16 @@ var (
 	ErrAccountLocked = errors.New("sign-in failed: the account is locked " +
 		"(unlock it at id.atlassian.com, then try again)")
 	ErrUnrecognisedAnswer = errors.New("sign-in failed: the identity host sent an " +
-		"unrecognised answer (run `steampipe-plugin-confluence doctor` and compare " +
+		"unrecognised response (run `steampipe-plugin-confluence doctor` and compare " +
 		"its output with docs/wire-format.md)")
 	ErrSessionExpired = errors.New("session expired")
-	// ErrRepeatedCursor means a list answer pointed back to a page already
+	// ErrRepeatedCursor means a list response pointed back to a page already
 	// read, which would otherwise loop forever.
 	ErrRepeatedCursor = errors.New("pagination failed: the API returned a cursor " +
 		"it had already returned")
 )
 
-// HTTPError is an API answer the client could not use: an unexpected
+// HTTPError is an API response the client could not use: an unexpected
 // status or content type. It carries names only, never the body.
 type HTTPError struct {
 	Method      string
@@ -43,9 +43,9 @@ type HTTPError struct {
 	Host        string // host kind: identity, admin_hub, admin_api or site
 	Status      int
 	ContentType string
-	// Code is the API's error code when the answer is JSON and has one.
+	// Code is the API's error code when the response is JSON and has one.
 	Code string
-	// Problem says what was wrong with the answer in a few words.
+	// Problem describes what was wrong with the response in a few words.
 	Problem string
 }
 

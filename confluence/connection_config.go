@@ -1,0 +1,177 @@
+package confluence
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/turbot/steampipe-plugin-sdk/v5/plugin"
+
+	"github.com/confluence-finops/steampipe-plugin-confluence/internal/atlassian"
+)
+
+// Config is the connection block of confluence.spc. Every argument is
+// optional in HCL because each can also come from an environment variable
+// (see envVars), and GetConfig checks the merged result.
+type Config struct {
+	Email            string   `hcl:"email,optional"`
+	Password         string   `hcl:"password,optional"`
+	TOTPSecret       string   `hcl:"totp_secret,optional"`
+	OrgID            string   `hcl:"org_id,optional"`
+	Sites            []string `hcl:"sites,optional"`
+	APIKey           string   `hcl:"api_key,optional"`
+	APIToken         string   `hcl:"api_token,optional"`
+	SessionToken     string   `hcl:"session_token,optional"`
+	IdentityURL      string   `hcl:"identity_url,optional"`
+	AdminHubURL      string   `hcl:"admin_hub_url,optional"`
+	AdminAPIURL      string   `hcl:"admin_api_url,optional"`
+	SessionCachePath string   `hcl:"session_cache_path,optional"`
+}
+
+// envVar binds one string setting to the environment variable that can
+// set it when the .spc file leaves it empty.
+type envVar struct {
+	name  string
+	field func(*Config) *string
+}
+
+// envVars lists the environment variable of every string setting.
+// CONFLUENCE_SITES is handled apart because it is a list.
+var envVars = []envVar{
+	{"CONFLUENCE_EMAIL", func(c *Config) *string { return &c.Email }},
+	{"CONFLUENCE_PASSWORD", func(c *Config) *string { return &c.Password }},
+	{"CONFLUENCE_TOTP_SECRET", func(c *Config) *string { return &c.TOTPSecret }},
+	{"CONFLUENCE_ORG_ID", func(c *Config) *string { return &c.OrgID }},
+	{"CONFLUENCE_API_KEY", func(c *Config) *string { return &c.APIKey }},
+	{"CONFLUENCE_API_TOKEN", func(c *Config) *string { return &c.APIToken }},
+	{"CONFLUENCE_SESSION_TOKEN", func(c *Config) *string { return &c.SessionToken }},
+	{"CONFLUENCE_IDENTITY_URL", func(c *Config) *string { return &c.IdentityURL }},
+	{"CONFLUENCE_ADMIN_HUB_URL", func(c *Config) *string { return &c.AdminHubURL }},
+	{"CONFLUENCE_ADMIN_API_URL", func(c *Config) *string { return &c.AdminAPIURL }},
+	{"CONFLUENCE_SESSION_CACHE_PATH", func(c *Config) *string { return &c.SessionCachePath }},
+}
+
+// sitesEnvVar holds a comma-separated list of site host names, URLs or
+// cloud ids.
+const sitesEnvVar = "CONFLUENCE_SITES"
+
+// ConfigFromEnv returns the settings found in CONFLUENCE_* environment
+// variables, for callers without a .spc file such as the command line tool.
+func ConfigFromEnv() Config {
+	return Config{}.withEnv(os.LookupEnv)
+}
+
+// WithEnv returns c with every empty setting filled from its CONFLUENCE_*
+// environment variable, the merge GetConfig applies to a .spc block.
+func (c Config) WithEnv() Config {
+	return c.withEnv(os.LookupEnv)
+}
+
+// withEnv fills every empty setting from the environment, so that a value
+// written in the .spc file always wins. lookup is os.LookupEnv outside tests.
+func (c Config) withEnv(lookup func(string) (string, bool)) Config {
+	for _, v := range envVars {
+		field := v.field(&c)
+		if strings.TrimSpace(*field) != "" {
+			continue
+		}
+		if value, ok := lookup(v.name); ok {
+			*field = value
+		}
+	}
+	if len(c.Sites) == 0 {
+		if value, ok := lookup(sitesEnvVar); ok {
+			c.Sites = splitList(value)
+		}
+	}
+	return c
+}
+
+// splitList splits a comma-separated value, dropping blank entries.
+func splitList(value string) []string {
+	var out []string
+	for _, part := range strings.Split(value, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
+}
+
+// GetConfig returns the connection's settings merged with the environment
+// and checked. It is the only reader of conn.Config: the SDK stores the
+// parsed block by value, and a connection without a block has a nil Config.
+// Errors name the setting at fault and the fix, and never quote a value.
+func GetConfig(conn *plugin.Connection) (Config, error) {
+	var spc Config
+	if conn != nil && conn.Config != nil {
+		c, ok := conn.Config.(Config)
+		if !ok {
+			return Config{}, fmt.Errorf("invalid connection config for connection %q: "+
+				"the plugin received a %T instead of a confluence config (reinstall the plugin)",
+				conn.Name, conn.Config)
+		}
+		spc = c
+	}
+	merged := spc.WithEnv()
+	if err := merged.Validate(); err != nil {
+		return Config{}, err
+	}
+	return merged, nil
+}
+
+// Validate checks the settings through the same rules the client applies,
+// so that a bad .spc file fails with the name of the setting before any
+// request is sent. Several problems are joined with errors.Join, each a
+// *atlassian.ConfigError.
+func (c Config) Validate() error {
+	return c.ClientOptions().Validate()
+}
+
+// ClientOptions maps the settings onto the options of the Atlassian
+// client. A session_cache_path starting with "~/" is resolved against the
+// home directory, as Steampipe does for its own paths.
+func (c Config) ClientOptions() atlassian.Options {
+	return atlassian.Options{
+		IdentityURL:     strings.TrimSpace(c.IdentityURL),
+		AdminHubURL:     strings.TrimSpace(c.AdminHubURL),
+		AdminAPIURL:     strings.TrimSpace(c.AdminAPIURL),
+		Email:           strings.TrimSpace(c.Email),
+		Password:        c.Password,
+		TOTPSecret:      strings.TrimSpace(c.TOTPSecret),
+		SessionToken:    strings.TrimSpace(c.SessionToken),
+		APIKey:          strings.TrimSpace(c.APIKey),
+		APIToken:        strings.TrimSpace(c.APIToken),
+		OrgID:           strings.TrimSpace(c.OrgID),
+		Sites:           trimList(c.Sites),
+		SessionCacheDir: expandHome(strings.TrimSpace(c.SessionCachePath)),
+	}
+}
+
+// trimList trims every entry. Blank entries stay, so that Validate can
+// report them instead of a typo silently widening the site list.
+func trimList(values []string) []string {
+	if values == nil {
+		return nil
+	}
+	out := make([]string, len(values))
+	for i, v := range values {
+		out[i] = strings.TrimSpace(v)
+	}
+	return out
+}
+
+// expandHome resolves a leading "~/" against the user's home directory.
+// The path is returned unchanged when the home directory is unknown, and
+// the client then reports it as it is.
+func expandHome(path string) string {
+	if path != "~" && !strings.HasPrefix(path, "~/") {
+		return path
+	}
+	home, err := os.UserHomeDir()
+	if err != nil || home == "" {
+		return path
+	}
+	return filepath.Join(home, strings.TrimPrefix(path, "~"))
+}

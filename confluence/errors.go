@@ -1,0 +1,65 @@
+package confluence
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+
+	"github.com/turbot/steampipe-plugin-sdk/v5/plugin"
+
+	"github.com/confluence-finops/steampipe-plugin-confluence/internal/atlassian"
+)
+
+// shouldRetryError reports whether a call may succeed when repeated. The
+// client already retries rate limits and server errors with Retry-After,
+// so this layer only covers what outlasted those retries. Sign-in failures
+// are never retried: repeating them could lock the account.
+func shouldRetryError(ctx context.Context, d *plugin.QueryData, h *plugin.HydrateData,
+	err error) bool {
+	if isTransient(err) {
+		plugin.Logger(ctx).Debug("shouldRetryError", "retry", true, "api_error", err)
+		return true
+	}
+	return false
+}
+
+// isTransient reports whether err is a rate limit, a server error or a
+// network timeout.
+func isTransient(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) {
+		return false
+	}
+	var paused *atlassian.PausedError
+	if errors.As(err, &paused) {
+		return false
+	}
+	var httpErr *atlassian.HTTPError
+	if errors.As(err, &httpErr) {
+		switch httpErr.Status {
+		case http.StatusTooManyRequests, http.StatusInternalServerError,
+			http.StatusBadGateway, http.StatusServiceUnavailable,
+			http.StatusGatewayTimeout:
+			return true
+		}
+		return false
+	}
+	var netErr net.Error
+	return errors.As(err, &netErr) && netErr.Timeout()
+}
+
+// shouldIgnoreError turns a 404 Not Found response to a Get call into an
+// empty result. A list call never ignores 404 or 410, because there they
+// mean an endpoint is gone and an empty table would hide it.
+func shouldIgnoreError(ctx context.Context, d *plugin.QueryData, h *plugin.HydrateData,
+	err error) bool {
+	if d == nil || string(d.FetchType) != "get" {
+		return false
+	}
+	var httpErr *atlassian.HTTPError
+	if errors.As(err, &httpErr) && httpErr.Status == http.StatusNotFound {
+		plugin.Logger(ctx).Debug("shouldIgnoreError", "ignored", true, "api_error", err)
+		return true
+	}
+	return false
+}

@@ -1,0 +1,106 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/confluence-finops/steampipe-plugin-confluence/confluence"
+	"github.com/confluence-finops/steampipe-plugin-confluence/internal/emulator"
+	"github.com/confluence-finops/steampipe-plugin-confluence/internal/sqlengine"
+)
+
+// demoInactiveDays is the threshold of the demo's "inactive" column.
+const demoInactiveDays = 90
+
+// demoQuery summarises Confluence users by status. Its one parameter is
+// the cut-off for inactivity, in the engine's timestamp format.
+const demoQuery = `select
+  status,
+  count(*) as users,
+  sum(last_active is null) as never_active,
+  sum(last_active < ?) as inactive_90_days,
+  sum(email is null) as hidden_email
+from confluence_user
+group by status
+order by users desc`
+
+func runDemo(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("demo", "[FLAGS]",
+		"Starts the bundled emulator with a generated organization, signs in to it as its\n"+
+			"admin (e-mail, password and a TOTP code) and prints its Confluence users by status.\n"+
+			"Nothing leaves loopback, and the generated credentials are not printed.", stdout)
+	users := fs.Int("users", 3000, fmt.Sprintf("number of accounts in the org (%d to %d)",
+		emulator.MinUsers, emulator.MaxUsers))
+	seed := fs.Int64("seed", 1, "seed of the generated org")
+	now := fs.String("now", "", "data clock as RFC 3339 time or YYYY-MM-DD date (default: current time)")
+	output := fs.String("output", "table", "output `FORMAT`: table, csv or json")
+	logLevel := addLogLevelFlag(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return usagef("demo takes no arguments, got %d", fs.NArg())
+	}
+	if err := checkOutput(*output); err != nil {
+		return err
+	}
+	if err := applyLogLevel(*logLevel); err != nil {
+		return err
+	}
+	clock, err := parseNow(*now)
+	if err != nil {
+		return err
+	}
+	if *users < emulator.MinUsers || *users > emulator.MaxUsers {
+		return usagef("invalid --users %d: use %d to %d", *users, emulator.MinUsers, emulator.MaxUsers)
+	}
+
+	emu, err := emulator.New(emulator.Options{Users: *users, Seed: *seed, Now: clock})
+	if err != nil {
+		return usagef("%v", err)
+	}
+	if err := emu.Start(); err != nil {
+		return err
+	}
+	defer emu.Close()
+	info := emu.Info()
+
+	cacheDir, err := os.MkdirTemp("", "confluence-demo-sessions-")
+	if err != nil {
+		return fmt.Errorf("failed to create a session cache directory: %w", err)
+	}
+	defer os.RemoveAll(cacheDir)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	engine, err := sqlengine.Open(ctx, sqlengine.Options{
+		PluginFunc:       confluence.Plugin,
+		PluginName:       "local/confluence",
+		ConnectionName:   "confluence",
+		ConnectionConfig: info.Config + fmt.Sprintf("\nsession_cache_path = %q\n", cacheDir),
+		ExactQual:        confluence.ExactQual,
+	})
+	if err != nil {
+		return err
+	}
+	defer engine.Close()
+
+	fmt.Fprintf(stdout, "Emulated organization %q: %d accounts, %d with Confluence access on %d sites.\n",
+		info.OrgName, info.Users, info.ConfluenceUsers, len(info.Sites))
+	fmt.Fprintf(stdout, "Confluence users by status, as of %s:\n\n", info.Now.UTC().Format("2006-01-02"))
+	cutoff := info.Now.UTC().AddDate(0, 0, -demoInactiveDays).Format(sqlengine.TimestampFormat)
+	result, err := engine.QueryAll(ctx, demoQuery, cutoff)
+	if err != nil {
+		return err
+	}
+	if err := writeResult(stdout, *output, result); err != nil {
+		return err
+	}
+	signIns := emu.Counts().SignIns
+	fmt.Fprintf(stdout, "\nSigned in %d time(s); try your own SQL with:\n  %s emulator\n", signIns, programName)
+	return nil
+}
