@@ -63,7 +63,6 @@ const (
 	sharedConnection  = "confluence_same_admin"
 )
 
-
 func startHarness(t *testing.T, users int) *harness {
 	t.Helper()
 	clearConfigEnv(t)
