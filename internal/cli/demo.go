@@ -89,9 +89,15 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	}
 	defer engine.Close()
 
-	fmt.Fprintf(stdout, "Emulated organization %q: %d accounts, %d with Confluence access on %d sites.\n",
+	// Prose goes to stderr unless the output is the readable table, so that
+	// csv and json output can be piped to another program.
+	prose := stderr
+	if *output == "table" {
+		prose = stdout
+	}
+	fmt.Fprintf(prose, "Emulated organization %q: %d accounts, %d with Confluence access on %d sites.\n",
 		info.OrgName, info.Users, info.ConfluenceUsers, len(info.Sites))
-	fmt.Fprintf(stdout, "Confluence users by status, as of %s:\n\n", info.Now.UTC().Format("2006-01-02"))
+	fmt.Fprintf(prose, "Confluence users by status, as of %s:\n\n", info.Now.UTC().Format("2006-01-02"))
 	cutoff := info.Now.UTC().AddDate(0, 0, -demoInactiveDays).Format(sqlengine.TimestampFormat)
 	result, err := engine.QueryAll(ctx, demoQuery, cutoff)
 	if err != nil {
@@ -100,7 +106,9 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	if err := writeResult(stdout, *output, result); err != nil {
 		return err
 	}
-	signIns := emu.Counts().SignIns
-	fmt.Fprintf(stdout, "\nSigned in %d time(s); try your own SQL with:\n  %s emulator\n", signIns, programName)
+	fmt.Fprintf(prose, "\nSigned in %d time(s). To run your own SQL, start '%s emulator',\n"+
+		"put its \"config\" field in a connection block of an .spc file, and run\n"+
+		"  %s query --config FILE \"select * from confluence_user limit 5\"\n",
+		emu.Counts().SignIns, programName, programName)
 	return nil
 }

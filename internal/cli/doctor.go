@@ -20,7 +20,8 @@ func runDoctor(args []string, stdout, stderr io.Writer) error {
 		"Calls each API route the settings reach once and prints what was sent and received:\n"+
 			"method, route, path, status, header and cookie names, form fields and the key\n"+
 			"structure of JSON answers. No value is printed, so the output can be shared and\n"+
-			"compared with docs/wire-format.md.", stdout)
+			"compared with docs/wire-format.md. A cached session is reused, so the sign-in\n"+
+			"flow appears only when the cache holds no session for the account.", stdout)
 	output := fs.String("output", "text", "output `FORMAT`: text or json")
 	cfg := addConfigFlags(fs)
 	logLevel := addLogLevelFlag(fs)
@@ -69,6 +70,10 @@ func runDoctor(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	} else {
+		if opts.Password != "" && !hasSignIn(events) {
+			fmt.Fprintln(stdout, "Note: a cached session was used, so the sign-in flow is not "+
+				"shown; to trace it, set session_cache_path to an empty directory.")
+		}
 		writeTranscript(stdout, events)
 		fmt.Fprintln(stdout, summaryLine(events, probeErr))
 	}
@@ -138,4 +143,14 @@ func unjoin(err error) []error {
 		return joined.Unwrap()
 	}
 	return []error{err}
+}
+
+// hasSignIn reports whether the transcript includes the identity host.
+func hasSignIn(events []atlassian.TraceEvent) bool {
+	for _, ev := range events {
+		if ev.Host == string(atlassian.HostIdentity) {
+			return true
+		}
+	}
+	return false
 }

@@ -5,10 +5,10 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"github.com/mattn/go-runewidth"
 	"io"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/confluence-finops/steampipe-plugin-confluence/internal/sqlengine"
 )
@@ -64,7 +64,7 @@ func writeTable(w io.Writer, r *sqlengine.Result) error {
 	widths := make([]int, len(header))
 	for _, line := range cells {
 		for i, c := range line {
-			widths[i] = max(widths[i], utf8.RuneCountInString(c))
+			widths[i] = max(widths[i], runewidth.StringWidth(c))
 		}
 	}
 	var buf bytes.Buffer
@@ -75,7 +75,7 @@ func writeTable(w io.Writer, r *sqlengine.Result) error {
 			}
 			buf.WriteString(c)
 			if i < len(line)-1 {
-				buf.WriteString(strings.Repeat(" ", widths[i]-utf8.RuneCountInString(c)))
+				buf.WriteString(strings.Repeat(" ", widths[i]-runewidth.StringWidth(c)))
 			}
 		}
 		buf.WriteString("\n")
