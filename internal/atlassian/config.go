@@ -97,9 +97,11 @@ func (o Options) Validate() error {
 				"set api_key to an org API key, or set email, password and totp_secret, "+
 					"or session_token")
 		} else if !hasPassword && !hasSecret {
-			add("api_key", "missing: no credentials are set",
+			add("email, password, totp_secret, session_token or api_key",
+				"missing: no credentials are set",
 				"set email, password and totp_secret; or session_token; or api_key "+
-					"(with email and api_token for site data)")
+					"(with email and api_token for site data), in the connection "+
+					"block of an .spc file or as CONFLUENCE_* environment variables")
 		}
 	}
 	if o.Email != "" && !strings.Contains(o.Email, "@") {
