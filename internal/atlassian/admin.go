@@ -3,8 +3,11 @@ package atlassian
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -265,7 +268,7 @@ func (c *Client) SearchUsers(ctx context.Context, orgID string, q UserSearch,
 		o.bodyType = "application/json"
 		var page usersPage
 		if err := c.call(ctx, o, &page); err != nil {
-			return err
+			return bulkActivityError(q, err)
 		}
 		for i := range page.Data {
 			u, err := page.Data[i].user()
@@ -282,6 +285,23 @@ func (c *Client) SearchUsers(ctx context.Context, orgID string, q UserSearch,
 		}
 		body.Cursor = page.Links.Next
 	}
+}
+
+// codeLegacyUserManagement is the error code of a v2 user search that
+// expands productAccess in an org on the original user management
+// experience.
+const codeLegacyUserManagement = "ADMIN-400-4"
+
+// bulkActivityError wraps err with ErrBulkActivityUnsupported when it is
+// the 400 a search expanding productAccess gets in an org on the original
+// user management experience.
+func bulkActivityError(q UserSearch, err error) error {
+	var he *HTTPError
+	if !errors.As(err, &he) || he.Status != http.StatusBadRequest ||
+		he.Code != codeLegacyUserManagement || !slices.Contains(q.Expand, "productAccess") {
+		return err
+	}
+	return fmt.Errorf("%w: %w", ErrBulkActivityUnsupported, err)
 }
 
 // LastActiveDates returns when a user was added to the org and last used

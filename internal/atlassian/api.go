@@ -107,10 +107,18 @@ type Workspace struct {
 }
 
 // ProductAccess is one product a user can use on one site.
+//
+// HasTimestamp distinguishes "never active" from "not reported". It is true when
+// the entry carried the lastActiveTimestamp field, even as null: then a
+// nil LastActive means the user never used the product. It is false when
+// the field was absent, and LastActive is then nil but means nothing. A
+// search answer whose entries all lack the field does not report
+// activity, and the dates must come from LastActiveDates instead.
 type ProductAccess struct {
-	Key        string     `json:"key"`
-	ID         string     `json:"id"` // site ARI
-	LastActive *time.Time `json:"last_active"`
+	Key          string     `json:"key"`
+	ID           string     `json:"id"` // site ARI
+	LastActive   *time.Time `json:"last_active"`
+	HasTimestamp bool       `json:"has_timestamp"`
 }
 
 // Group is a group a user belongs to.

@@ -34,7 +34,7 @@ func TestValidateRejects(t *testing.T) {
 		setting string
 		words   string
 	}{
-		{"nothing", Options{}, "api_key", "missing"},
+		{"nothing", Options{}, "email, password, totp_secret, session_token or api_key", "missing"},
 		{"password without secret", Options{Email: "a@example.com", Password: "p"},
 			"totp_secret", "missing"},
 		{"secret without password", Options{Email: "a@example.com", TOTPSecret: testSecret},

@@ -137,8 +137,10 @@ func (w *wireUser) user() (User, error) {
 		if err != nil {
 			return u, &fieldError{"productAccess.lastActiveTimestamp", err}
 		}
+		// An absent field leaves the raw message empty; a null one sets it
+		// to "null", because json.RawMessage receives null as it is.
 		u.ProductAccess = append(u.ProductAccess, ProductAccess{Key: p.Key, ID: p.ID,
-			LastActive: last})
+			LastActive: last, HasTimestamp: len(p.LastActiveTimestamp) > 0})
 	}
 	return u, nil
 }

@@ -33,6 +33,17 @@ var (
 	// read, which would otherwise loop forever.
 	ErrRepeatedCursor = errors.New("pagination failed: the API returned a cursor " +
 		"it had already returned")
+	// ErrBulkActivityUnsupported means the v2 user search rejected expand
+	// productAccess with error code ADMIN-400-4, because the org is on the
+	// original user management experience. Activity must then be read per
+	// user from last-active-dates.
+	ErrBulkActivityUnsupported = errors.New("user search cannot expand productAccess: " +
+		"the org is on the original user management experience, so last-active dates " +
+		"are read per user")
+	// ErrActivityUnknown marks a user whose last-active-dates request was
+	// refused (403) or found no user (404): the dates are unknown, which
+	// is not the same as never active.
+	ErrActivityUnknown = errors.New("last-active dates unknown")
 )
 
 // HTTPError is an API response the client could not use: an unexpected

@@ -87,10 +87,13 @@ func newHTTPClient() *http.Client {
 }
 
 // send performs o, retrying 429, 5xx and dropped connections when the
-// route is safe to retry. A retryable status that remains after the last
+// route is safe to retry. Every attempt first waits on the pacer of ctx. A retryable status that remains after the last
 // attempt is returned as an response for the caller to turn into an error.
 func (c *Client) send(ctx context.Context, o *outgoing) (*response, error) {
 	for attempt := 1; ; attempt++ {
+		if err := c.pace(ctx, o); err != nil {
+			return nil, err
+		}
 		res, err := c.exchange(ctx, o)
 		if err != nil {
 			if ctx.Err() != nil {

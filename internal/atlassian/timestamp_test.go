@@ -24,6 +24,9 @@ func TestParseTimestamp(t *testing.T) {
 		{`"2024-03-05T12:20:30+02:00"`, utc(2024, 3, 5, 10, 20, 30, 0)},
 		{`"2024-03-05T05:20:30-0500"`, utc(2024, 3, 5, 10, 20, 30, 0)},
 		{`"2024-03-05T10:20Z"`, utc(2024, 3, 5, 10, 20, 0, 0)},
+		{`"2024-03-05T10:20+00:00"`, utc(2024, 3, 5, 10, 20, 0, 0)},
+		{`"2024-03-05T05:20-0500"`, utc(2024, 3, 5, 10, 20, 0, 0)},
+		{`"2024-03-05T10:20:30.123+00:00"`, utc(2024, 3, 5, 10, 20, 30, 123000000)},
 		{`"2024-03-05"`, utc(2024, 3, 5, 0, 0, 0, 0)},
 		{`1709634030123`, utc(2024, 3, 5, 10, 20, 30, 123000000)},
 		{`"1709634030123"`, utc(2024, 3, 5, 10, 20, 30, 123000000)},
@@ -54,13 +57,17 @@ func TestParseTimestamp(t *testing.T) {
 func TestParseTimestampDateIgnoresLocalZone(t *testing.T) {
 	saved := time.Local
 	defer func() { time.Local = saved }()
-	time.Local = time.FixedZone("UTC-10", -10*3600)
-	got, err := ParseTimestamp(json.RawMessage(`"2024-12-31"`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.Format(time.RFC3339) != "2024-12-31T00:00:00Z" {
-		t.Errorf("date = %s, want 2024-12-31T00:00:00Z", got.Format(time.RFC3339))
+	for _, zone := range []*time.Location{time.FixedZone("UTC-10", -10*3600),
+		time.FixedZone("UTC+14", 14*3600)} {
+		time.Local = zone
+		got, err := ParseTimestamp(json.RawMessage(`"2024-12-31"`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Format(time.RFC3339) != "2024-12-31T00:00:00Z" {
+			t.Errorf("%s: date = %s, want 2024-12-31T00:00:00Z", zone,
+				got.Format(time.RFC3339))
+		}
 	}
 }
 

@@ -30,6 +30,8 @@ func runEmulator(args []string, stdout, stderr io.Writer) error {
 		emulator.MinUsers, emulator.MaxUsers))
 	seed := fs.Int64("seed", 1, "seed of the generated org; the same seed and --now give the same org")
 	now := fs.String("now", "", "data clock as RFC 3339 time or YYYY-MM-DD date (default: current time)")
+	rateLimit := fs.Int("rate-limit", 0, "requests a minute the org's admin hub and Admin API "+
+		"routes accept together before answering 429 (token bucket); 0 means no limit")
 	logLevel := addLogLevelFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -52,6 +54,11 @@ func runEmulator(args []string, stdout, stderr io.Writer) error {
 		return usagef("invalid --users %d: use %d to %d", *users, emulator.MinUsers, emulator.MaxUsers)
 	}
 
+	if *rateLimit < 0 {
+		return usagef("invalid --rate-limit %d: use 0 (no limit) or a number of requests a minute",
+			*rateLimit)
+	}
+
 	opts := emulator.Options{
 		Users:            *users,
 		Seed:             *seed,
@@ -60,6 +67,7 @@ func runEmulator(args []string, stdout, stderr io.Writer) error {
 		Port:             port,
 		AllowNonLoopback: *allowNonLoopback,
 	}
+	opts.RateLimitPerMinute = *rateLimit
 	// The access log holds method, path and status only.
 	if level := os.Getenv(logLevelEnv); level == "info" || level == "debug" || level == "trace" {
 		opts.Logger = stderr

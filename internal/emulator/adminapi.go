@@ -249,10 +249,28 @@ type userJSON struct {
 	DeactivatedOn    string               `json:"deactivatedOn,omitempty"`
 }
 
+// productAccessJSON is one productAccess entry. LastActiveTimestamp is
+// null for a grant never used and left out (a nil interface) under
+// Options.OmitActivityTimestamps, so that "never active" and "not
+// reported" differ on the wire.
 type productAccessJSON struct {
 	Key                 string `json:"key"`
 	ID                  string `json:"id"`
 	LastActiveTimestamp any    `json:"lastActiveTimestamp,omitempty"`
+}
+
+// jsonNull is a present JSON null, which omitempty does not drop.
+var jsonNull = json.RawMessage("null")
+
+// Error code of a v2 user search that expands productAccess in an org on
+// the original user management experience.
+const codeLegacyUserManagement = "ADMIN-400-4"
+
+// codedError is the Admin API error body whose code is a string
+// identifier rather than the HTTP status.
+type codedError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
 }
 
 type groupRefJSON struct {
@@ -409,6 +427,12 @@ func (e *Emulator) handleUsersSearch(w http.ResponseWriter, r *http.Request) {
 		writeBadRequest(w, err)
 		return
 	}
+	if e.opts.LegacyUserManagement && q.expand["productAccess"] {
+		writeJSON(w, http.StatusBadRequest, codedError{Code: codeLegacyUserManagement,
+			Message: "expand productAccess is not supported for organizations on the " +
+				"original user management experience"})
+		return
+	}
 
 	data := make([]userJSON, 0, limit)
 	next := -1
@@ -464,8 +488,12 @@ func (e *Emulator) userJSON(u *User, expand map[string]bool) userJSON {
 				continue
 			}
 			pa := productAccessJSON{Key: g.Workspace.TypeKey, ID: g.Workspace.ARI}
-			if g.LastActive != nil {
+			switch {
+			case e.opts.OmitActivityTimestamps:
+			case g.LastActive != nil:
 				pa.LastActiveTimestamp = EncodeTime(*g.LastActive, g.Encoding)
+			default:
+				pa.LastActiveTimestamp = jsonNull
 			}
 			access = append(access, pa)
 		}

@@ -348,7 +348,7 @@ func TestUsersSearchExpand(t *testing.T) {
 			break
 		}
 	}
-	for _, kind := range []string{"iso", "epoch", "absent"} {
+	for _, kind := range []string{"iso", "epoch", "null"} {
 		if encodings[kind] == 0 {
 			t.Errorf("no lastActiveTimestamp encoded as %s", kind)
 		}
@@ -363,10 +363,10 @@ func TestUsersSearchExpand(t *testing.T) {
 func checkTimestamp(t *testing.T, id string, raw json.RawMessage, g Grant, encodings map[string]int) {
 	t.Helper()
 	if g.LastActive == nil {
-		if len(raw) != 0 {
-			t.Errorf("%s: lastActiveTimestamp %s for a never-active grant", id, raw)
+		if string(raw) != "null" {
+			t.Errorf("%s: lastActiveTimestamp %q for a never-active grant, want null", id, raw)
 		}
-		encodings["absent"]++
+		encodings["null"]++
 		return
 	}
 	var got time.Time

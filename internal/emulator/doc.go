@@ -7,7 +7,9 @@
 // every site) gets its own port, so a credential sent to the wrong host is
 // seen and counted. A control host reports request counts and takes
 // injected faults (rate limits, server errors, HTML responses, delays,
-// expired sessions, bot checks).
+// expired sessions, bot checks). Options can limit the org's request
+// rate, put it on the original user management experience, or leave
+// activity out of the user search.
 //
 // The organization is generated from Options.Seed and Options.Now, so a
 // test can compute expected results from Org without HTTP. Credentials

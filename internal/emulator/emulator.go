@@ -46,6 +46,26 @@ type Options struct {
 	// Logger receives one access-log line per request: method, path and
 	// status, never a query, header or body. Nil disables the log.
 	Logger io.Writer
+
+	// RateLimitPerMinute limits the requests of the org's admin hub and
+	// Admin API routes, both hosts together, to this many a minute; 0
+	// means no limit. The limit is a token bucket of RateLimitPerMinute
+	// tokens that starts full and refills continuously, so a burst of
+	// RateLimitPerMinute requests passes at once. Requests over it get
+	// 429 with Retry-After and X-RateLimit-Reset. Only requests that pass
+	// the credential check take a token; sign-in and site requests take none.
+	RateLimitPerMinute int
+
+	// LegacyUserManagement puts the org on the original user management
+	// experience: a v2 user search that expands productAccess gets 400
+	// with error code ADMIN-400-4.
+	LegacyUserManagement bool
+
+	// OmitActivityTimestamps leaves the lastActiveTimestamp key out of
+	// every productAccess entry of the v2 user search, as a tenant whose
+	// search does not report activity would. The last-active-dates
+	// endpoint still reports it.
+	OmitActivityTimestamps bool
 }
 
 // Info describes a running emulator: its URLs, credentials and data
@@ -92,6 +112,9 @@ type Counts struct {
 	Requests               map[string]int64 `json:"requests"` // route key → requests
 	WritesAttempted        int64            `json:"writes_attempted"`
 	MisdirectedCredentials int64            `json:"misdirected_credentials"`
+	// RateLimited counts 429 responses: those of the rate limit and those
+	// injected by Faults.RateLimited.
+	RateLimited int64 `json:"rate_limited"`
 }
 
 // credentials are the secrets of one emulator run.
@@ -128,6 +151,10 @@ type Emulator struct {
 	xsrfTokens  map[string]bool
 	challenges  map[string]*challenge
 	accounts    map[string]*accountState
+	conns       connTracker
+	limiter     *rateLimiter // nil without Options.RateLimitPerMinute
+	// clock is the wall clock of the rate limit, replaced in tests.
+	clock func() time.Time
 }
 
 // New validates opts and generates the org. It opens no port: Start does.
@@ -148,6 +175,10 @@ func New(opts Options) (*Emulator, error) {
 	}
 	if opts.SessionRefreshAfter < 0 {
 		return nil, fmt.Errorf("invalid SessionRefreshAfter %s: must be >= 0", opts.SessionRefreshAfter)
+	}
+	if opts.RateLimitPerMinute < 0 {
+		return nil, fmt.Errorf("invalid RateLimitPerMinute %d: must be >= 0 (0 means no limit)",
+			opts.RateLimitPerMinute)
 	}
 	if opts.SessionRefreshAfter == 0 {
 		opts.SessionRefreshAfter = DefaultSessionRefreshAfter
@@ -173,6 +204,10 @@ func New(opts Options) (*Emulator, error) {
 		xsrfTokens: make(map[string]bool),
 		challenges: make(map[string]*challenge),
 		accounts:   make(map[string]*accountState),
+		clock:      time.Now,
+	}
+	if opts.RateLimitPerMinute > 0 {
+		e.limiter = newRateLimiter(opts.RateLimitPerMinute, e.clock())
 	}
 	e.byEmail[strings.ToLower(e.org.Admin.Email)] = e.org.Admin
 	for kind, u := range e.org.DeadEnds {
@@ -293,6 +328,7 @@ func (e *Emulator) Start() error {
 		srv := &http.Server{
 			Handler:           e.accessLog(p.handler),
 			ReadHeaderTimeout: 10 * time.Second,
+			ConnState:         e.conns.track,
 		}
 		e.servers = append(e.servers, srv)
 		go func() { _ = srv.Serve(p.ln) }()
@@ -312,6 +348,7 @@ func (e *Emulator) Close() error {
 	servers := e.servers
 	e.mu.Unlock()
 
+	e.conns.closeFresh()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	var errs []error

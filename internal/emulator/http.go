@@ -176,6 +176,9 @@ func (e *Emulator) serveAPI(h *host, w http.ResponseWriter, r *http.Request) {
 	if rt.key != RouteTenantInfo && !e.authorize(h, creds, w, r) {
 		return
 	}
+	if (h.kind == hostAdminHub || h.kind == hostAdminAPI) && !e.limitRate(w) {
+		return
+	}
 	h.mux.ServeHTTP(w, r)
 }
 
@@ -265,6 +268,7 @@ func (e *Emulator) applyFaults(key string, w http.ResponseWriter, r *http.Reques
 	switch {
 	case f.RateLimited > 0:
 		f.RateLimited--
+		e.counts.RateLimited++
 		action = faultRateLimit
 	case f.ServerErrors > 0:
 		f.ServerErrors--
