@@ -62,6 +62,45 @@ connection "confluence" {
   # Environment variable: CONFLUENCE_SESSION_CACHE_PATH.
   # session_cache_path = "~/.cache/steampipe-plugin-confluence/sessions"
 
+  # How long the connection keeps the inventory a full scan reads (sites,
+  # and users with their activity), so that many queries in a row, such as
+  # the controls of a benchmark, scan the org once. A number of seconds or
+  # a Go duration such as "15m"; 0 turns the cache off, and every query
+  # then reads the org afresh.
+  # Default: "1h". Environment variable: CONFLUENCE_INVENTORY_CACHE_TTL.
+  # inventory_cache_ttl = "1h"
+
+  # Price table for confluence_license and confluence_spend, used where the
+  # session gives no bill estimate. One entry per edition (standard,
+  # premium, enterprise) and billing cycle. Monthly entries list per-user
+  # bands, graduated: each band prices the users inside it, and up_to = 0
+  # means no upper limit. Annual entries list user tiers and the yearly
+  # price of each. Amounts are decimal strings in the ISO 4217 currency,
+  # one currency for the whole table. Setting prices replaces the default
+  # table whole.
+  # Default: the plugin's approximate USD table (see docs/index.md).
+  # Environment variable: CONFLUENCE_PRICES (the same value, HCL or JSON).
+  # prices = [
+  #   {
+  #     edition  = "standard"
+  #     cycle    = "monthly"
+  #     currency = "USD"
+  #     bands = [
+  #       { up_to = 100, per_user = "6.40" },
+  #       { up_to = 0, per_user = "5.10" },
+  #     ]
+  #   },
+  #   {
+  #     edition  = "standard"
+  #     cycle    = "annual"
+  #     currency = "USD"
+  #     tiers = [
+  #       { users = 100, price = "6400.00" },
+  #       { users = 200, price = "11500.00" },
+  #     ]
+  #   },
+  # ]
+
   # Base URLs of the Atlassian hosts, changed only to point the plugin at
   # the bundled emulator or a proxy. Plain http is accepted for loopback
   # addresses only.
@@ -72,3 +111,19 @@ connection "confluence" {
   # admin_hub_url = "https://admin.atlassian.com"
   # admin_api_url = "https://api.atlassian.com"
 }
+
+# Rate limiters. The plugin paces its requests with two limiters, one per
+# connection: confluence_admin_api (3 requests a second, bursts of 10) and
+# confluence_site_rest (10 a second, bursts of 20). Atlassian publishes no
+# limits, so these defaults are estimates. A limiter block with the same
+# name replaces a default.
+# plugin "confluence" {
+#   source = "local/confluence"
+#
+#   limiter "confluence_admin_api" {
+#     fill_rate   = 2
+#     bucket_size = 10
+#     scope       = ["connection"]
+#     where       = "service = 'admin_api'"
+#   }
+# }

@@ -1,12 +1,17 @@
 package confluence
 
 import (
+	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/turbot/steampipe-plugin-sdk/v5/plugin"
+	"github.com/zclconf/go-cty/cty"
 
 	"github.com/confluence-finops/steampipe-plugin-confluence/internal/atlassian"
 )
@@ -27,6 +32,11 @@ type Config struct {
 	AdminHubURL      string   `hcl:"admin_hub_url,optional"`
 	AdminAPIURL      string   `hcl:"admin_api_url,optional"`
 	SessionCachePath string   `hcl:"session_cache_path,optional"`
+	// InventoryCacheTTL is a string so that HCL accepts both a number of
+	// seconds and a Go duration string; see CacheTTL.
+	InventoryCacheTTL string `hcl:"inventory_cache_ttl,optional"`
+	// Prices overrides the default price table; see PriceTable.
+	Prices cty.Value `hcl:"prices,optional"`
 }
 
 // envVar binds one string setting to the environment variable that can
@@ -50,6 +60,7 @@ var envVars = []envVar{
 	{"CONFLUENCE_ADMIN_HUB_URL", func(c *Config) *string { return &c.AdminHubURL }},
 	{"CONFLUENCE_ADMIN_API_URL", func(c *Config) *string { return &c.AdminAPIURL }},
 	{"CONFLUENCE_SESSION_CACHE_PATH", func(c *Config) *string { return &c.SessionCachePath }},
+	{"CONFLUENCE_INVENTORY_CACHE_TTL", func(c *Config) *string { return &c.InventoryCacheTTL }},
 }
 
 // sitesEnvVar holds a comma-separated list of site host names, URLs or
@@ -85,7 +96,7 @@ func (c Config) withEnv(lookup func(string) (string, bool)) Config {
 			c.Sites = splitList(value)
 		}
 	}
-	return c
+	return c.withPricesEnv(lookup)
 }
 
 // splitList splits a comma-separated value, dropping blank entries.
@@ -126,7 +137,56 @@ func GetConfig(conn *plugin.Connection) (Config, error) {
 // request is sent. Several problems are joined with errors.Join, each a
 // *atlassian.ConfigError.
 func (c Config) Validate() error {
-	return c.ClientOptions().Validate()
+	err := c.ClientOptions().Validate()
+	if _, ttlErr := c.CacheTTL(); ttlErr != nil {
+		err = errors.Join(err, ttlErr)
+	}
+	if _, _, priceErr := c.PriceTable(); priceErr != nil {
+		err = errors.Join(err, priceErr)
+	}
+	return err
+}
+
+// DefaultInventoryCacheTTL is how long a connection keeps the inventory
+// of sites and users a scan builds when inventory_cache_ttl is not set.
+const DefaultInventoryCacheTTL = time.Hour
+
+// CacheTTL returns inventory_cache_ttl as a duration: DefaultInventoryCacheTTL
+// when empty, a whole number of seconds ("900"), or a Go duration string
+// ("15m"). Zero turns the inventory cache off.
+func (c Config) CacheTTL() (time.Duration, error) {
+	value := strings.TrimSpace(c.InventoryCacheTTL)
+	if value == "" {
+		return DefaultInventoryCacheTTL, nil
+	}
+	ttl, err := parseTTL(value)
+	if err != nil {
+		return 0, &atlassian.ConfigError{Setting: "inventory_cache_ttl",
+			Problem: fmt.Sprintf("invalid value %q: %v", value, err),
+			Fix: "use a number of seconds (3600), a Go duration such as \"1h\" or \"15m\", " +
+				"or 0 to turn the cache off"}
+	}
+	return ttl, nil
+}
+
+func parseTTL(value string) (time.Duration, error) {
+	var ttl time.Duration
+	if seconds, err := strconv.ParseInt(value, 10, 64); err == nil {
+		if seconds > math.MaxInt64/int64(time.Second) {
+			return 0, errors.New("too large")
+		}
+		ttl = time.Duration(seconds) * time.Second
+	} else {
+		d, err := time.ParseDuration(value)
+		if err != nil {
+			return 0, errors.New("not a number of seconds or a duration")
+		}
+		ttl = d
+	}
+	if ttl < 0 {
+		return 0, errors.New("negative")
+	}
+	return ttl, nil
 }
 
 // ClientOptions maps the settings onto the options of the Atlassian

@@ -248,6 +248,7 @@ func TestConfigEnvVarsCoverEverySetting(t *testing.T) {
 		fromEnv = append(fromEnv, strings.ToLower(strings.TrimPrefix(v.name, "CONFLUENCE_")))
 	}
 	fromEnv = append(fromEnv, strings.ToLower(strings.TrimPrefix(sitesEnvVar, "CONFLUENCE_")))
+	fromEnv = append(fromEnv, strings.ToLower(strings.TrimPrefix(pricesEnvVar, "CONFLUENCE_")))
 	slices.Sort(tags)
 	slices.Sort(fromEnv)
 	if !slices.Equal(tags, fromEnv) {
@@ -385,9 +386,14 @@ func TestSampleSPCDocumentsEverySetting(t *testing.T) {
 		}
 	}
 
-	// The CLI strips the plugin argument before sending the body.
-	body := strings.TrimSuffix(strings.TrimSpace(text), "}")
-	body = body[strings.Index(body, "{")+1:]
+	// The CLI strips the plugin argument before sending the body. The
+	// connection block ends at the first closing brace on a line of its
+	// own; the commented plugin block after it is not part of the body.
+	end := strings.Index(text, "\n}\n")
+	if end < 0 {
+		t.Fatalf("sample config has no connection block ending in a line with }")
+	}
+	body := text[strings.Index(text, "{")+1 : end]
 	body = strings.Replace(body, `plugin = "local/confluence"`, "", 1)
 	clearConfigEnv(t)
 	if _, err := parseConnection(t, body); err != nil {

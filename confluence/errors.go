@@ -17,11 +17,23 @@ import (
 // are never retried: repeating them could lock the account.
 func shouldRetryError(ctx context.Context, d *plugin.QueryData, h *plugin.HydrateData,
 	err error) bool {
+	if isListCall(d, h) {
+		// SDK v5.14.1 retries a list call ten times whatever MaxAttempts
+		// is set to, and each retry scans from the start. The client has already
+		// retried each request as Retry-After asked, so a list error is final.
+		return false
+	}
 	if isTransient(err) {
 		plugin.Logger(ctx).Debug("shouldRetryError", "retry", true, "api_error", err)
 		return true
 	}
 	return false
+}
+
+// isListCall reports whether the failed call is a table's list call: the
+// SDK calls it with the query's fetch type and no row item.
+func isListCall(d *plugin.QueryData, h *plugin.HydrateData) bool {
+	return d != nil && string(d.FetchType) == "list" && (h == nil || h.Item == nil)
 }
 
 // isTransient reports whether err is a rate limit, a server error or a

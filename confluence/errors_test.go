@@ -38,6 +38,25 @@ func TestShouldIgnoreErrorGetOnly(t *testing.T) {
 	}
 }
 
+func TestShouldRetryErrorNotForLists(t *testing.T) {
+	ctx := context.WithValue(context.Background(), context_key.Logger, hclog.NewNullLogger())
+	limited := &atlassian.HTTPError{Status: http.StatusTooManyRequests}
+	list := &plugin.QueryData{FetchType: "list"}
+	get := &plugin.QueryData{FetchType: "get"}
+	if shouldRetryError(ctx, list, &plugin.HydrateData{}, limited) {
+		t.Errorf("list call: 429 retried, although the client already retried it")
+	}
+	if !shouldRetryError(ctx, list, &plugin.HydrateData{Item: siteRow{}}, limited) {
+		t.Errorf("hydrate call of a list query: 429 not retried")
+	}
+	if !shouldRetryError(ctx, get, &plugin.HydrateData{}, limited) {
+		t.Errorf("get call: 429 not retried")
+	}
+	if shouldRetryError(ctx, get, &plugin.HydrateData{}, atlassian.ErrWrongPassword) {
+		t.Errorf("get call: wrong password retried")
+	}
+}
+
 func TestIsTransient(t *testing.T) {
 	cases := []struct {
 		err  error

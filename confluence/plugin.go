@@ -37,8 +37,13 @@ func Plugin(ctx context.Context) *plugin.Plugin {
 		DefaultIgnoreConfig: &plugin.IgnoreConfig{
 			ShouldIgnoreErrorFunc: shouldIgnoreError,
 		},
+		RateLimiters: rateLimiters(),
 		TableMap: map[string]*plugin.Table{
-			"confluence_user": tableConfluenceUser(ctx),
+			"confluence_group":         tableConfluenceGroup(ctx),
+			"confluence_group_member":  tableConfluenceGroupMember(ctx),
+			"confluence_site":          tableConfluenceSite(ctx),
+			"confluence_user":          tableConfluenceUser(ctx),
+			"confluence_user_activity": tableConfluenceUserActivity(ctx),
 		},
 	}
 }

@@ -19,6 +19,22 @@ var exactQuals = map[string]map[string][]string{
 		// email is left out on purpose: the plugin compares it without
 		// regard to case, and SQL "=" does not.
 	},
+	"confluence_user_activity": {
+		"account_id":  {quals.QualOperatorEqual},
+		"product_key": {quals.QualOperatorEqual},
+	},
+	"confluence_group": {
+		"id":   {quals.QualOperatorEqual},
+		"name": {quals.QualOperatorEqual},
+	},
+	"confluence_group_member": {
+		"group_id":   {quals.QualOperatorEqual},
+		"group_name": {quals.QualOperatorEqual},
+		"account_id": {quals.QualOperatorEqual},
+	},
+	"confluence_site": {
+		"cloud_id": {quals.QualOperatorEqual},
+	},
 }
 
 // ExactQual reports whether a qual on table.column with operator is

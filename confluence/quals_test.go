@@ -273,7 +273,8 @@ func TestNewUserRow(t *testing.T) {
 			{Key: "jira-software", ID: "ari:cloud:jira-software::site/cloud-z"},
 		},
 	}
-	row := newUserRow(u, "org-1", sites)
+	setNow(t, time.Date(2026, 5, 19, 11, 0, 0, 0, time.UTC))
+	row := newUserRow(orgUser{User: u, Activity: bulkActivity(u, sites)}, "org-1", sites)
 
 	if row.Email != nil {
 		t.Errorf("Email = %q, want NULL for a hidden address", *row.Email)
@@ -283,6 +284,14 @@ func TestNewUserRow(t *testing.T) {
 	}
 	if row.LastActive == nil || !row.LastActive.Equal(*at(9)) {
 		t.Errorf("LastActive = %v, want the latest Confluence time %v", row.LastActive, at(9))
+	}
+	if row.DaysSinceLastActive == nil || *row.DaysSinceLastActive != 9 {
+		t.Errorf("DaysSinceLastActive = %v, want 9 whole days from May 9 12:00 to May 19 11:00",
+			row.DaysSinceLastActive)
+	}
+	if row.LastActiveKnown == nil || !*row.LastActiveKnown {
+		t.Errorf("LastActiveKnown = %v, want true for activity from the search",
+			row.LastActiveKnown)
 	}
 	if row.LastActiveAnyProduct == nil || !row.LastActiveAnyProduct.Equal(*at(20)) {
 		t.Errorf("LastActiveAnyProduct = %v, want %v", row.LastActiveAnyProduct, at(20))
@@ -307,11 +316,30 @@ func TestNewUserRow(t *testing.T) {
 		t.Errorf("Groups and PlatformRoles must be empty lists, not nil")
 	}
 
-	never := newUserRow(atlassian.User{AccountID: "acc-2", ProductAccess: []atlassian.ProductAccess{
-		{Key: "confluence", ID: confluenceA.ARI},
-	}}, "org-1", sites)
+	neverUser := atlassian.User{AccountID: "acc-2", ProductAccess: []atlassian.ProductAccess{
+		{Key: "confluence", ID: confluenceA.ARI, HasTimestamp: true},
+	}}
+	never := newUserRow(orgUser{User: neverUser, Activity: bulkActivity(neverUser, sites)},
+		"org-1", sites)
 	if never.LastActive != nil {
 		t.Errorf("LastActive = %v, want NULL for a user who never used Confluence", never.LastActive)
+	}
+	if never.DaysSinceLastActive != nil {
+		t.Errorf("DaysSinceLastActive = %d, want NULL for a user who never used Confluence",
+			*never.DaysSinceLastActive)
+	}
+	if never.LastActiveKnown == nil || !*never.LastActiveKnown {
+		t.Errorf("LastActiveKnown = %v, want true: never active is known", never.LastActiveKnown)
+	}
+
+	unknown := newUserRow(orgUser{User: neverUser, Activity: userActivity{
+		Source: sourceLastActiveDates}}, "org-1", sites)
+	if unknown.LastActive != nil || unknown.DaysSinceLastActive != nil {
+		t.Errorf("unknown activity: LastActive = %v, DaysSinceLastActive = %v, want NULL",
+			unknown.LastActive, unknown.DaysSinceLastActive)
+	}
+	if unknown.LastActiveKnown == nil || *unknown.LastActiveKnown {
+		t.Errorf("unknown activity: LastActiveKnown = %v, want false", unknown.LastActiveKnown)
 	}
 	if !reflect.DeepEqual(never.Sites, []string{"https://a.atlassian.net"}) {
 		t.Errorf("Sites = %q, want the site of the grant", never.Sites)

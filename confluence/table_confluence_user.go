@@ -22,6 +22,7 @@ func tableConfluenceUser(_ context.Context) *plugin.Table {
 			"organization, with their status and when they last used Confluence.",
 		List: &plugin.ListConfig{
 			Hydrate: listConfluenceUsers,
+			Tags:    adminAPITags,
 			KeyColumns: plugin.KeyColumnSlice{
 				{Name: "account_id", Operators: []string{"="}, Require: plugin.Optional},
 				{Name: "status", Operators: []string{"="}, Require: plugin.Optional},
@@ -105,7 +106,21 @@ func tableConfluenceUser(_ context.Context) *plugin.Table {
 				Name: "last_active",
 				Type: proto.ColumnType_TIMESTAMP,
 				Description: "When the user last used Confluence, the latest across the " +
-					"Confluence sites. NULL when the user never used Confluence.",
+					"Confluence sites. NULL when the user never used Confluence, or when " +
+					"last_active_known is false.",
+			},
+			{
+				Name: "last_active_known",
+				Type: proto.ColumnType_BOOL,
+				Description: "False when the user's activity could not be read (the per-user " +
+					"last-active-dates call was refused or found no user), so a NULL " +
+					"last_active means unknown rather than never active.",
+			},
+			{
+				Name: "days_since_last_active",
+				Type: proto.ColumnType_INT,
+				Description: "Whole days from last_active to the time of the query. NULL " +
+					"when the user never used Confluence or the date is unknown.",
 			},
 			{
 				Name: "last_active_any_product",
@@ -147,6 +162,8 @@ type userRow struct {
 	MFAEnabled           *bool
 	AddedToOrg           *time.Time
 	LastActive           *time.Time
+	LastActiveKnown      *bool
+	DaysSinceLastActive  *int64
 	LastActiveAnyProduct *time.Time
 	ProductAccess        []productAccessRow
 	OrgID                string
@@ -174,58 +191,68 @@ func listConfluenceUsers(ctx context.Context, d *plugin.QueryData,
 	if limit != nil && *limit <= 0 {
 		return nil, nil
 	}
+	emit := func(orgID string, sites *siteIndex) func(orgUser) bool {
+		return func(u orgUser) bool {
+			if !query.matches(u.User) {
+				return true
+			}
+			d.StreamListItem(ctx, newUserRow(u, orgID, sites))
+			return d.RowsRemaining(ctx) > 0
+		}
+	}
 
+	narrow := query.accountIDs != nil || query.emails != nil || limit != nil
+	inv, err := inventoryForQuery(ctx, d, narrow)
+	if err != nil {
+		logger.Error("listConfluenceUsers", "step", "inventory", "api_error", err)
+		return nil, err
+	}
+	if inv != nil {
+		send := emit(inv.OrgID, inv.Index)
+		for _, u := range inv.Users {
+			if !send(u) {
+				break
+			}
+		}
+		return nil, nil
+	}
+
+	// A narrow query without a cached inventory reads only what it needs.
 	client, err := connect(ctx, d)
 	if err != nil {
 		return nil, err
 	}
-	orgID, err := client.ResolveOrgID(ctx)
-	if err != nil {
-		logger.Error("listConfluenceUsers", "step", "resolve org", "api_error", err)
-		return nil, err
-	}
-	confluenceSites, err := client.ConfluenceSites(ctx, orgID)
+	ctx = pacedContext(ctx, d)
+	columns := d.QueryContext.Columns
+	// Other products' entries in product_access need the host URLs of
+	// every workspace.
+	orgID, _, sites, err := orgSites(ctx, client, slices.Contains(columns, "product_access"))
 	if err != nil {
 		logger.Error("listConfluenceUsers", "step", "list sites", "api_error", err)
 		return nil, err
 	}
-	if len(confluenceSites) == 0 {
-		// An empty resource filter would match every user of the org.
-		logger.Info("listConfluenceUsers", "org_id", orgID, "confluence_sites", 0)
-		return nil, nil
-	}
-
-	sites := newSiteIndex(confluenceSites)
-	if slices.Contains(d.QueryContext.Columns, "product_access") {
-		// Other products' entries need the host URLs of every workspace.
-		workspaces, err := client.Workspaces(ctx, orgID)
-		if err != nil {
-			logger.Error("listConfluenceUsers", "step", "list workspaces", "api_error", err)
-			return nil, err
-		}
-		sites.addHosts(workspaces)
-	}
-
-	search := query.search
-	search.ResourceIDs = sites.confluenceARIs()
-	search.Expand = userExpand(d.QueryContext.Columns)
-	search.PageSize = userPageSize(limit, query.filtersInPlugin())
-	logger.Debug("listConfluenceUsers", "org_id", orgID,
-		"confluence_sites", len(search.ResourceIDs), "expand", search.Expand,
-		"page_size", search.PageSize)
-
-	err = client.SearchUsers(ctx, orgID, search, func(u atlassian.User) bool {
-		if !query.matches(u) {
-			return true
-		}
-		d.StreamListItem(ctx, newUserRow(u, orgID, sites))
-		return d.RowsRemaining(ctx) > 0
-	})
-	if err != nil {
+	scan := userScan{orgID: orgID, index: sites, search: query.search,
+		activity: needsActivity(columns)}
+	scan.search.Expand = userExpand(columns)
+	scan.search.PageSize = userPageSize(limit, query.filtersInPlugin())
+	logger.Debug("listConfluenceUsers", "org_id", orgID, "expand", scan.search.Expand,
+		"page_size", scan.search.PageSize)
+	if err := scanUsers(ctx, client, scan, emit(orgID, sites)); err != nil {
 		logger.Error("listConfluenceUsers", "step", "search users", "api_error", err)
 		return nil, err
 	}
 	return nil, nil
+}
+
+// activityColumns are the confluence_user columns read from activity.
+var activityColumns = []string{"last_active", "last_active_known", "days_since_last_active",
+	"last_active_any_product", "product_access"}
+
+// needsActivity reports whether any selected column is read from activity.
+func needsActivity(columns []string) bool {
+	return slices.ContainsFunc(columns, func(c string) bool {
+		return slices.Contains(activityColumns, c)
+	})
 }
 
 //// QUERY BUILDING
@@ -368,6 +395,32 @@ func (s *siteIndex) addHosts(workspaces []atlassian.Workspace) {
 	}
 }
 
+// confluenceKey is the product key of Confluence.
+const confluenceKey = "confluence"
+
+// confluenceARI returns the ARI of the Confluence workspace of a site.
+func confluenceARI(cloudID string) string {
+	return "ari:cloud:" + confluenceKey + "::site/" + cloudID
+}
+
+// isConfluence reports whether cloudID is a Confluence site of the
+// connection.
+func (s *siteIndex) isConfluence(cloudID string) bool {
+	_, ok := s.confluence[confluenceARI(cloudID)]
+	return ok
+}
+
+// hasConfluence reports whether the user's productAccess includes a
+// Confluence site of the connection.
+func (s *siteIndex) hasConfluence(u atlassian.User) bool {
+	for _, p := range u.ProductAccess {
+		if _, ok := s.confluence[p.ID]; ok {
+			return true
+		}
+	}
+	return false
+}
+
 func (s *siteIndex) confluenceARIs() []string {
 	aris := make([]string, 0, len(s.confluence))
 	for ari := range s.confluence {
@@ -395,7 +448,8 @@ func cloudIDOfARI(id string) string {
 	return id
 }
 
-func newUserRow(u atlassian.User, orgID string, sites *siteIndex) userRow {
+func newUserRow(ou orgUser, orgID string, sites *siteIndex) userRow {
+	u := ou.User
 	row := userRow{
 		AccountID:        u.AccountID,
 		Status:           nullIfEmpty(u.Status),
@@ -413,20 +467,35 @@ func newUserRow(u atlassian.User, orgID string, sites *siteIndex) userRow {
 		Sites:            []string{},
 		ProductAccess:    []productAccessRow{},
 	}
+
+	activity := ou.Activity
+	if activity.Source != "" {
+		known := activity.Known
+		row.LastActiveKnown = &known
+	}
+	lastActive := map[string]*time.Time{} // key + cloud id -> last active
+	for _, p := range activity.Products {
+		row.LastActiveAnyProduct = latest(row.LastActiveAnyProduct, &p.LastActive)
+		lastActive[p.Key+"\x00"+p.CloudID] = &p.LastActive
+		if p.Key == confluenceKey && sites.isConfluence(p.CloudID) {
+			row.LastActive = latest(row.LastActive, &p.LastActive)
+		}
+	}
+	if row.LastActive != nil {
+		days := int64(now().Sub(*row.LastActive) / (24 * time.Hour))
+		row.DaysSinceLastActive = &days
+	}
+
 	for _, access := range u.ProductAccess {
-		row.LastActiveAnyProduct = latest(row.LastActiveAnyProduct, access.LastActive)
-		entry := productAccessRow{Key: access.Key, LastActive: access.LastActive}
+		entry := productAccessRow{Key: access.Key,
+			LastActive: lastActive[access.Key+"\x00"+cloudIDOfARI(access.ID)]}
 		if h := sites.host(access.ID); h != "" {
 			entry.Site = &h
 		}
 		row.ProductAccess = append(row.ProductAccess, entry)
 
 		host, isConfluence := sites.confluence[access.ID]
-		if !isConfluence {
-			continue
-		}
-		row.LastActive = latest(row.LastActive, access.LastActive)
-		if !slices.Contains(row.Sites, host) {
+		if isConfluence && !slices.Contains(row.Sites, host) {
 			row.Sites = append(row.Sites, host)
 		}
 	}

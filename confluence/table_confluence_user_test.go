@@ -61,16 +61,31 @@ const (
 	sessionConnection = "confluence_session"
 	apiKeyConnection  = "confluence_api_key"
 	sharedConnection  = "confluence_same_admin"
+	noCacheConnection = "confluence_no_cache"
+	proxyConnection   = "confluence_proxy"
 )
+
+// harnessOptions configures startHarnessWith.
+type harnessOptions struct {
+	emulator emulator.Options
+	// proxy, when set, returns the base URL of a server in front of the
+	// emulator's Admin API host, which connection confluence_proxy uses
+	// by the API key route.
+	proxy func(t *testing.T, info emulator.Info) string
+}
 
 func startHarness(t *testing.T, users int) *harness {
 	t.Helper()
+	return startHarnessWith(t, harnessOptions{emulator: emulator.Options{Users: users}})
+}
+
+func startHarnessWith(t *testing.T, opts harnessOptions) *harness {
+	t.Helper()
 	clearConfigEnv(t)
-	emu, err := emulator.New(emulator.Options{
-		Users: users,
-		Seed:  11,
-		Now:   time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC),
-	})
+	emuOpts := opts.emulator
+	emuOpts.Seed = 11
+	emuOpts.Now = time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	emu, err := emulator.New(emuOpts)
 	if err != nil {
 		t.Fatalf("create emulator: %v", err)
 	}
@@ -92,12 +107,21 @@ func startHarness(t *testing.T, users int) *harness {
 	apiKeyBody := fmt.Sprintf("api_key = %q\napi_token = %q\nemail = %q\n"+
 		"admin_api_url = %q\nsession_cache_path = %q\n",
 		h.info.APIKey, h.info.APIToken, h.info.Email, h.info.AdminAPIURL, t.TempDir())
+	noCacheBody := sessionBody + "inventory_cache_ttl = 0\n"
+	configs := []*proto.ConnectionConfig{
+		connectionConfig(sessionConnection, sessionBody),
+		connectionConfig(apiKeyConnection, apiKeyBody),
+		connectionConfig(sharedConnection, sharedBody),
+		connectionConfig(noCacheConnection, noCacheBody),
+	}
+	if opts.proxy != nil {
+		proxyBody := fmt.Sprintf("api_key = %q\napi_token = %q\nemail = %q\n"+
+			"admin_api_url = %q\nsession_cache_path = %q\n",
+			h.info.APIKey, h.info.APIToken, h.info.Email, opts.proxy(t, h.info), t.TempDir())
+		configs = append(configs, connectionConfig(proxyConnection, proxyBody))
+	}
 	res, err := h.server.SetAllConnectionConfigs(&proto.SetAllConnectionConfigsRequest{
-		Configs: []*proto.ConnectionConfig{
-			connectionConfig(sessionConnection, sessionBody),
-			connectionConfig(apiKeyConnection, apiKeyBody),
-			connectionConfig(sharedConnection, sharedBody),
-		},
+		Configs:        configs,
 		MaxCacheSizeMb: 16,
 	})
 	if err != nil {
@@ -105,6 +129,17 @@ func startHarness(t *testing.T, users int) *harness {
 	}
 	for name, msg := range res.FailedConnections {
 		t.Fatalf("connection %s failed: %s", name, msg)
+	}
+	// The default limiters keep under Atlassian's limits, which would make
+	// each test wait seconds; raising them the way a limiter block in the
+	// .spc file does keeps the tests fast.
+	var fast []*proto.RateLimiterDefinition
+	for _, def := range rateLimiters() {
+		fast = append(fast, &proto.RateLimiterDefinition{Name: def.Name, FillRate: 100000,
+			BucketSize: 100000, Scope: def.Scope, Where: def.Where})
+	}
+	if _, err := h.server.SetRateLimiters(&proto.SetRateLimitersRequest{Definitions: fast}); err != nil {
+		t.Fatalf("set rate limiters: %v", err)
 	}
 	return h
 }
@@ -119,8 +154,9 @@ func connectionConfig(name, body string) *proto.ConnectionConfig {
 	}
 }
 
-// scan is one Execute request against confluence_user.
+// scan is one Execute request against a table, confluence_user by default.
 type scan struct {
+	table      string
 	connection string
 	columns    []string
 	quals      map[string]string // column = value
@@ -141,13 +177,16 @@ func (h *harness) run(t *testing.T, s scan) ([]map[string]*proto.Column, error) 
 	if s.connection == "" {
 		s.connection = sessionConnection
 	}
+	if s.table == "" {
+		s.table = "confluence_user"
+	}
 
 	data := &proto.ExecuteConnectionData{CacheEnabled: false}
 	if s.limit >= 0 {
 		data.Limit = &proto.NullableInt{Value: s.limit}
 	}
 	req := &proto.ExecuteRequest{
-		Table:                 "confluence_user",
+		Table:                 s.table,
 		QueryContext:          proto.NewQueryContext(s.columns, qualMap, s.limit, nil),
 		Connection:            s.connection,
 		CallId:                fmt.Sprintf("%s-%d", t.Name(), h.calls.Add(1)),
@@ -204,8 +243,8 @@ func isNull(c *proto.Column) bool {
 
 var allColumns = []string{"account_id", "status", "email", "account_type", "name",
 	"account_status", "claim_status", "membership_status", "sites", "groups",
-	"platform_roles", "mfa_enabled", "added_to_org", "last_active",
-	"last_active_any_product", "product_access", "org_id"}
+	"platform_roles", "mfa_enabled", "added_to_org", "last_active", "last_active_known",
+	"days_since_last_active", "last_active_any_product", "product_access", "org_id"}
 
 func TestUserTableScan(t *testing.T) {
 	h := startHarness(t, 300)
@@ -363,8 +402,10 @@ func TestUserTableQuals(t *testing.T) {
 		for _, status := range userStatuses.sorted() {
 			want := statusCount[status]
 			before := h.searchRequests()
-			rows := h.mustRun(t, scan{columns: []string{"account_id", "status"},
-				quals: map[string]string{"status": status}, limit: -1})
+			// Without the inventory cache, a status qual goes to the API.
+			rows := h.mustRun(t, scan{connection: noCacheConnection,
+				columns: []string{"account_id", "status"},
+				quals:   map[string]string{"status": status}, limit: -1})
 			if len(rows) != want {
 				t.Errorf("status %s: got %d rows, want %d", status, len(rows), want)
 			}

@@ -126,6 +126,7 @@ func buildRoutes() map[routeKey]Route {
 			}
 		}
 	}
+	addBillingRoutes(t)
 	return t
 }
 

@@ -38,8 +38,9 @@ func TestRouteTableComplete(t *testing.T) {
 			t.Errorf("%s has an api_key route; org API keys do not reach sites", e)
 		}
 	}
-	if n := len(Routes()); n != 2*len(admin)+2*len(site) {
-		t.Errorf("route table has %d routes, want %d", n, 2*len(admin)+2*len(site))
+	if n := len(Routes()); n != 2*len(admin)+2*len(site)+len(billingPaths) {
+		t.Errorf("route table has %d routes, want %d", n,
+			2*len(admin)+2*len(site)+len(billingPaths))
 	}
 	for _, r := range Routes() {
 		if !credentialAllowed(r.Credential, r.Host) {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/turbot/steampipe-plugin-sdk/v5/grpc/proto"
+
 	"github.com/confluence-finops/steampipe-plugin-confluence/confluence"
 	"github.com/confluence-finops/steampipe-plugin-confluence/internal/sqlengine"
 )
@@ -36,6 +38,8 @@ type settings struct {
 	// plugin reads the environment only.
 	body   string
 	config confluence.Config
+	// limiters are the file's limiter blocks for this plugin.
+	limiters []*proto.RateLimiterDefinition
 }
 
 // load reads and checks the settings before anything touches the network.
@@ -53,6 +57,7 @@ func (f configFlags) load() (*settings, error) {
 		}
 		s.connection = spc.Name
 		s.body = spc.Body
+		s.limiters = spc.Limiters
 		s.config = mergeEnv(spc.Config, env)
 	}
 	if err := s.config.Validate(); err != nil {
@@ -105,6 +110,7 @@ func runQuery(args []string, stdout, stderr io.Writer) error {
 		ConnectionName:   s.connection,
 		ConnectionConfig: s.body,
 		ExactQual:        confluence.ExactQual,
+		RateLimiters:     s.limiters,
 	})
 	if err != nil {
 		return err

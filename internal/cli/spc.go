@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/gohcl"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/turbot/steampipe-plugin-sdk/v5/grpc/proto"
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/confluence-finops/steampipe-plugin-confluence/confluence"
@@ -26,6 +27,9 @@ type connectionSettings struct {
 	Body string
 	// Config is Body decoded, before environment variables are merged.
 	Config confluence.Config
+	// Limiters are the limiter blocks of the file's plugin blocks for
+	// this plugin, which replace or add to the plugin's rate limiters.
+	Limiters []*proto.RateLimiterDefinition
 }
 
 // pluginMatches reports whether a connection's plugin attribute names
@@ -101,6 +105,9 @@ func loadSpc(path, connection string) (*connectionSettings, error) {
 	}
 	if diags := gohcl.DecodeBody(decoded.Body, nil, &settings.Config); diags.HasErrors() {
 		return nil, diagsError(path, diags, secrets)
+	}
+	if settings.Limiters, err = pluginLimiters(path, body, secrets); err != nil {
+		return nil, err
 	}
 	return settings, nil
 }

@@ -44,6 +44,9 @@ func (e *Emulator) adminHandler(kind hostKind) http.Handler {
 	for _, rt := range adminRoutes {
 		h.handle(prefix, rt, handlers[rt.key])
 	}
+	if kind == hostAdminHub {
+		e.registerBilling(h)
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { e.serveAPI(h, w, r) })
 }
 

@@ -71,7 +71,7 @@ func isIdentityRoute(key string) bool {
 }
 
 func knownRoute(key string) bool {
-	for _, list := range [][]route{identityRoutes, adminRoutes, siteRoutes} {
+	for _, list := range [][]route{identityRoutes, adminRoutes, siteRoutes, billingRoutes} {
 		for _, r := range list {
 			if r.key == key {
 				return true

@@ -35,6 +35,11 @@ type Options struct {
 	// column exactly as SQL would, so SQLite may skip re-checking it. Nil
 	// means no condition is exact.
 	ExactQual func(table, column, operator string) bool
+	// RateLimiters are passed to the plugin's SetRateLimiters, as the
+	// Steampipe CLI passes the limiter blocks of a plugin block: each
+	// replaces the plugin's limiter of the same name or adds one. Nil
+	// keeps the plugin's own limiters.
+	RateLimiters []*proto.RateLimiterDefinition
 	// Logger receives the engine's own log lines; nil discards them. The
 	// plugin logs through the SDK's logger instead (see Open).
 	Logger hclog.Logger
@@ -186,6 +191,14 @@ func (e *Engine) startPlugin() (err error) {
 	}
 	if msg, failed := res.GetFailedConnections()[connection]; failed {
 		return fmt.Errorf("invalid connection config for connection %q: %s", connection, msg)
+	}
+
+	if len(e.opts.RateLimiters) > 0 {
+		_, err = e.server.SetRateLimiters(&proto.SetRateLimitersRequest{
+			Definitions: e.opts.RateLimiters})
+		if err != nil {
+			return fmt.Errorf("invalid rate limiter for plugin %s: %w", e.opts.PluginName, err)
+		}
 	}
 
 	// The SDK dereferences its query cache on every Execute, so one must

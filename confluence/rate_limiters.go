@@ -1,0 +1,74 @@
+package confluence
+
+import (
+	"context"
+
+	"github.com/turbot/steampipe-plugin-sdk/v5/plugin"
+	"github.com/turbot/steampipe-plugin-sdk/v5/rate_limiter"
+
+	"github.com/confluence-finops/steampipe-plugin-confluence/internal/atlassian"
+)
+
+// serviceTag is the rate limiter tag every List, Get and Hydrate config
+// carries, so that a limiter's where clause can pick the API it paces.
+const serviceTag = "service"
+
+// Values of serviceTag.
+const (
+	// serviceAdminAPI covers the Admin API, on api.atlassian.com or
+	// through the admin hub: orgs, workspaces, user, group and activity
+	// calls.
+	serviceAdminAPI = "admin_api"
+	// serviceSiteREST covers each Confluence site's REST API.
+	serviceSiteREST = "site_rest"
+)
+
+var (
+	adminAPITags = map[string]string{serviceTag: serviceAdminAPI}
+	siteRESTTags = map[string]string{serviceTag: serviceSiteREST}
+)
+
+// Names of the default rate limiters. A limiter block of the same name in
+// the .spc file's plugin block replaces the default.
+const (
+	adminAPILimiterName = "confluence_admin_api"
+	siteRESTLimiterName = "confluence_site_rest"
+)
+
+// rateLimiters returns the default limiters, one instance per connection.
+//
+// NOTE: Atlassian publishes no request limits. The Admin API figure is an
+// estimate: about 200 requests a minute per org was observed on the
+// last-active-dates call, so the default stays at 180 a minute. Two
+// connections for one org each get their own budget. The site figure is
+// a guess sized well below what Confluence Cloud pages serve to a browser.
+func rateLimiters() []*rate_limiter.Definition {
+	return []*rate_limiter.Definition{
+		{
+			Name:       adminAPILimiterName,
+			FillRate:   3,
+			BucketSize: 10,
+			Scope:      []string{rate_limiter.RateLimiterScopeConnection},
+			Where:      serviceTag + " = '" + serviceAdminAPI + "'",
+		},
+		{
+			Name:       siteRESTLimiterName,
+			FillRate:   10,
+			BucketSize: 20,
+			Scope:      []string{rate_limiter.RateLimiterScopeConnection},
+			Where:      serviceTag + " = '" + serviceSiteREST + "'",
+		},
+	}
+}
+
+// pacedContext returns ctx with a pacer that waits on the list call's
+// rate limiter before every request the client sends. The SDK waits once
+// per list call, but a list call here reads every page of a scan, and the
+// activity fallback sends one request per user, so each request must
+// wait for its own token.
+func pacedContext(ctx context.Context, d *plugin.QueryData) context.Context {
+	return atlassian.WithPacer(ctx, func(ctx context.Context) error {
+		d.WaitForListRateLimit(ctx)
+		return ctx.Err()
+	})
+}
