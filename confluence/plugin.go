@@ -41,7 +41,9 @@ func Plugin(ctx context.Context) *plugin.Plugin {
 		TableMap: map[string]*plugin.Table{
 			"confluence_group":         tableConfluenceGroup(ctx),
 			"confluence_group_member":  tableConfluenceGroupMember(ctx),
+			"confluence_license":       tableConfluenceLicense(ctx),
 			"confluence_site":          tableConfluenceSite(ctx),
+			"confluence_spend":         tableConfluenceSpend(ctx),
 			"confluence_user":          tableConfluenceUser(ctx),
 			"confluence_user_activity": tableConfluenceUserActivity(ctx),
 		},

@@ -152,7 +152,7 @@ type Emulator struct {
 	challenges  map[string]*challenge
 	accounts    map[string]*accountState
 	conns       connTracker
-	limiter     *rateLimiter // nil without Options.RateLimitPerMinute
+	limiter     *rateLimiter    // nil without Options.RateLimitPerMinute
 	withheld    map[string]bool // cloud ids whose billing data WithholdBilling hid
 	// clock is the wall clock of the rate limit, replaced in tests.
 	clock func() time.Time
