@@ -43,7 +43,8 @@ func isTransient(err error) bool {
 		return false
 	}
 	var paused *atlassian.PausedError
-	if errors.As(err, &paused) {
+	var signIn *atlassian.SignInError
+	if errors.As(err, &paused) || errors.As(err, &signIn) {
 		return false
 	}
 	var httpErr *atlassian.HTTPError

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/confluence-finops/steampipe-plugin-confluence/internal/emulator"
 )
 
 // freePort asks the kernel for a loopback port that is free right now.
@@ -112,4 +114,18 @@ func TestQueryWrongPasswordExitsThree(t *testing.T) {
 		t.Errorf("error %q does not mention the password", r.stderr)
 	}
 	assertNoSecrets(t, "CLI output", r.stdout+r.stderr, secretsOf(info))
+}
+
+func TestIdentityOutageSendsPasswordOnce(t *testing.T) {
+	emu := startEmulator(t, 50)
+	info := emu.Info()
+	emu.SetFaults(emulator.Faults{Route: emulator.RouteMFAVerify, ServerErrors: 100})
+	r := runCLI(t, "query", "--config", sessionSpc(t, info, t.TempDir()),
+		"select count(*) from confluence_user")
+	if r.code != 3 {
+		t.Fatalf("identity outage exited %d, want 3 (stderr %q)", r.code, r.stderr)
+	}
+	if got := emu.Counts().SignInAttempts; got != 1 {
+		t.Errorf("password sent %d times in one query, want 1", got)
+	}
 }

@@ -216,3 +216,30 @@ func TestEmulatorUnrecognisedSignInAnswer(t *testing.T) {
 		t.Errorf("password sent %d times after an unrecognised answer, want at most 1", got)
 	}
 }
+
+func TestEmulatorOddLoginPageDoesNotPause(t *testing.T) {
+	emu := startEmulator(t, 20)
+	info := emu.Info()
+	// Only the login page fails, before any credential is sent.
+	emu.SetFaults(emulator.Faults{Route: emulator.RouteLogin, HTML: 1, HTMLStatus: 404})
+	c := sessionClient(t, info, info.Email, info.Password)
+	ctx := testContext(t)
+	_, err := c.Orgs(ctx)
+	var signIn *atlassian.SignInError
+	if !errors.As(err, &signIn) {
+		t.Fatalf("error %v, want a SignInError", err)
+	}
+	if signIn.PasswordSent {
+		t.Errorf("PasswordSent = true for a failure at the login page")
+	}
+	var paused *atlassian.PausedError
+	if errors.As(err, &paused) {
+		t.Fatalf("an odd login page paused the account: %v", err)
+	}
+	if _, err := c.Orgs(ctx); err != nil {
+		t.Fatalf("second call after the fault cleared: %v", err)
+	}
+	if got := emu.Counts().SignIns; got != 1 {
+		t.Errorf("sign-ins = %d, want 1", got)
+	}
+}

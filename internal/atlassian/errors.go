@@ -3,6 +3,7 @@ package atlassian
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -74,6 +75,30 @@ func (e *HTTPError) Error() string {
 	}
 	return msg
 }
+
+// SignInError is a failed run of the sign-in flow. Callers must not
+// repeat the call that returned it: each repeat could send the password
+// again, and enough of them lock the account.
+type SignInError struct {
+	Err error
+	// PasswordSent is true when the flow got as far as sending the
+	// password, so the failure may count against the account.
+	PasswordSent bool
+}
+
+func (e *SignInError) Error() string {
+	msg := e.Err.Error()
+	if strings.HasPrefix(msg, signInFailedPrefix) {
+		return msg
+	}
+	return signInFailedPrefix + msg
+}
+
+// signInFailedPrefix starts the message of every sign-in failure, so that
+// a caller that only has the text, as after the plugin SDK, can tell one.
+const signInFailedPrefix = "sign-in failed: "
+
+func (e *SignInError) Unwrap() error { return e.Err }
 
 // PausedError reports that sign-ins for an account are paused after a
 // failure that retrying would repeat or make worse (a locked account,

@@ -121,26 +121,31 @@ func (c *Client) runSignIn(ctx context.Context, lastStep int64,
 	r := &signinRun{c: c, cookies: map[string]*http.Cookie{}, minStep: lastStep + 1,
 		recordStep: recordStep}
 	state := stateLogin
+	passwordSent := false
+	fail := func(err error) (string, error) {
+		return "", &SignInError{Err: err, PasswordSent: passwordSent}
+	}
 	// Each state is entered at most twice (verify is retried once), so
 	// more transitions than this mean the flow is looping.
 	for i := 0; state != stateDone; i++ {
 		if i > 8 {
-			return "", fmt.Errorf("%w: the sign-in flow did not finish", ErrUnrecognisedAnswer)
+			return fail(fmt.Errorf("%w: the sign-in flow did not finish", ErrUnrecognisedAnswer))
 		}
 		o, err := r.request(ctx, state)
 		if err != nil {
-			return "", err
+			return fail(err)
 		}
+		passwordSent = passwordSent || state >= stateAuthenticate
 		res, err := c.send(ctx, o)
 		if err != nil {
-			return "", err
+			return fail(err)
 		}
 		for _, ck := range res.cookies {
 			r.cookies[ck.Name] = &http.Cookie{Name: ck.Name, Value: ck.Value}
 		}
 		state, err = r.next(state, res)
 		if err != nil {
-			return "", err
+			return fail(err)
 		}
 	}
 	return r.session, nil

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
@@ -54,7 +55,7 @@ func NormalizeTOTPSecret(s string) (string, error) {
 	var b strings.Builder
 	for _, r := range s {
 		switch {
-		case r == ' ' || r == '-' || r == '\t' || r == '=':
+		case unicode.IsSpace(r) || r == '-' || r == '=':
 			continue
 		case r >= 'a' && r <= 'z':
 			b.WriteRune(r - 'a' + 'A')
@@ -67,13 +68,21 @@ func NormalizeTOTPSecret(s string) (string, error) {
 		return "", totpSecretError("contains no base32 characters")
 	}
 	raw, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(norm)
-	if err != nil {
+	// Go's unpadded decoder accepts lengths that no whole number of bytes
+	// encodes to (1, 3 or 6 characters past a multiple of 8), which the
+	// code generator then rejects: catch them here, before any sign-in.
+	if n := len(norm) % 8; err != nil || n == 1 || n == 3 || n == 6 {
 		return "", totpSecretError("is not valid base32 (letters A-Z and digits 2-7)")
 	}
 	if len(raw) < 10 {
 		// RFC 4226 requires at least 128 bits and recommends 160; 80 bits
 		// is the shortest secret authenticator apps still accept.
 		return "", totpSecretError("is too short to be an authenticator secret")
+	}
+	if _, err := totp.GenerateCodeCustom(norm, time.Unix(0, 0), totp.ValidateOpts{
+		Period: totpPeriod, Digits: totpDigits, Algorithm: otp.AlgorithmSHA1,
+	}); err != nil {
+		return "", totpSecretError("cannot generate a code")
 	}
 	return norm, nil
 }

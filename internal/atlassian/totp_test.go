@@ -19,6 +19,8 @@ func TestNormalizeTOTPSecretForms(t *testing.T) {
 		"JBSW Y3DP EHPK 3PXP",
 		"jbsw-y3dp-ehpk-3pxp",
 		"  JBSWY3DPEHPK3PXP\n",
+		"JBSWY3DP\nEHPK3PXP",
+		"JBSWY3DP\r\nEHPK3PXP",
 		"JBSWY3DPEHPK3PXP======",
 		"otpauth://totp/Atlassian:admin@example.com?secret=JBSWY3DPEHPK3PXP&issuer=Atlassian",
 		"otpauth://totp/Atlassian?secret=jbsw%20y3dp%20ehpk%203pxp&algorithm=SHA1&digits=6&period=30",
@@ -96,6 +98,8 @@ func TestNormalizeTOTPSecretErrors(t *testing.T) {
 		"otpauth://totp/x?secret=JBSWY3DPEHPK3PXP&algorithm=SHA256",
 		"otpauth://totp/x?issuer=Atlassian",
 		"JBSWY3DPEHPK3PX1",
+		"JBSWY3DPEHPK3PXPA", // 17 characters: no whole number of bytes
+		"JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXPA",
 	}
 	for _, in := range cases {
 		_, err := NormalizeTOTPSecret(in)

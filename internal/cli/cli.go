@@ -142,6 +142,10 @@ var signInErrors = []error{
 // compared too, because an error that crossed the plugin SDK may have lost
 // its chain. "session expired" is too short to match by text.
 func isSignInError(err error) bool {
+	var signIn *atlassian.SignInError
+	if errors.As(err, &signIn) || strings.Contains(err.Error(), "sign-in failed: ") {
+		return true
+	}
 	for _, target := range signInErrors {
 		if errors.Is(err, target) {
 			return true

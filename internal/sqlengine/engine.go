@@ -65,6 +65,12 @@ type Engine struct {
 	active *queryState
 	closed bool
 
+	// keepTextConditions is set while a statement that uses COLLATE is
+	// prepared. The vtab API does not expose a condition's collation, and
+	// the plugin compares text byte for byte, so a condition under NOCASE
+	// or RTRIM must stay with SQLite.
+	keepTextConditions atomic.Bool
+
 	callSeq atomic.Int64
 }
 
@@ -272,6 +278,7 @@ func (e *Engine) Query(ctx context.Context, query string, args ...any) (*Rows, e
 	e.active = state
 	e.mu.Unlock()
 
+	e.keepTextConditions.Store(strings.Contains(strings.ToLower(query), "collate"))
 	rows, err := e.conn.QueryContext(ctx, query, args...)
 	if err != nil {
 		e.release(state)

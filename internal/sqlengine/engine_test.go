@@ -440,3 +440,22 @@ func TestConnectionConfig(t *testing.T) {
 	}
 	e.Close()
 }
+
+func TestCollateKeepsTextConditionInSQLite(t *testing.T) {
+	// The plugin compares kind byte for byte, so 'A' under NOCASE must
+	// not reach it: SQLite filters and finds the three rows of kind 'a'.
+	rec := newRecorder()
+	e := openTestEngine(t, rec, testExactQual)
+	res := queryAll(t, e, "select id from test_item where kind = 'A' collate nocase order by id")
+	if got := ids(t, res); !reflect.DeepEqual(got, []int64{1, 3, 6}) {
+		t.Errorf("ids = %v, want [1 3 6]", got)
+	}
+	if got := rec.lastCall().quals["kind"]; len(got) != 0 {
+		t.Errorf("kind quals sent to the plugin = %v, want none under COLLATE", got)
+	}
+	// Without COLLATE the condition reaches the plugin again.
+	queryAll(t, e, "select id from test_item where kind = 'a'")
+	if got := rec.lastCall().quals["kind"]; !reflect.DeepEqual(got, []string{"= a"}) {
+		t.Errorf("kind quals = %v, want [= a]", got)
+	}
+}

@@ -278,7 +278,7 @@ func (t *table) BestIndex(info *vtab.IndexInfo) error {
 			continue
 		}
 		col := t.info.columns[c.Column]
-		if !col.keyOps[op] {
+		if !col.keyOps[op] || (col.declType == TypeText && t.engine.keepTextConditions.Load()) {
 			allOmitted = false
 			continue
 		}
