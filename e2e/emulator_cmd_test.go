@@ -129,3 +129,22 @@ func TestIdentityOutageSendsPasswordOnce(t *testing.T) {
 		t.Errorf("password sent %d times in one query, want 1", got)
 	}
 }
+
+func TestRateLimitStormFailsWithoutRetryLayersMultiplying(t *testing.T) {
+	emu := startEmulator(t, 50)
+	info := emu.Info()
+	emu.SetFaults(emulator.Faults{Route: emulator.RouteUsersSearch, RateLimited: 1000, RetryAfter: "zero"})
+	r := runCLI(t, "query", "--config", sessionSpc(t, info, t.TempDir()),
+		"select count(*) from confluence_user")
+	if r.code != 1 {
+		t.Fatalf("rate-limit storm exited %d, want 1 (stderr %q)", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "429") {
+		t.Errorf("error %q does not name the 429 status", r.stderr)
+	}
+	// The client tries each request a bounded number of times, and no
+	// layer above it repeats the whole scan.
+	if got := emu.Counts().Requests[emulator.RouteUsersSearch]; got > 6 {
+		t.Errorf("user search requests = %d, want at most 6", got)
+	}
+}

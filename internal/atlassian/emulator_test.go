@@ -3,6 +3,7 @@ package atlassian_test
 import (
 	"context"
 	"errors"
+	"os"
 	"testing"
 	"time"
 
@@ -241,5 +242,29 @@ func TestEmulatorOddLoginPageDoesNotPause(t *testing.T) {
 	}
 	if got := emu.Counts().SignIns; got != 1 {
 		t.Errorf("sign-ins = %d, want 1", got)
+	}
+}
+
+func TestSharedWritableCacheDirRejected(t *testing.T) {
+	emu := startEmulator(t, 20)
+	info := emu.Info()
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	c, err := atlassian.NewClient(atlassian.Options{
+		IdentityURL: info.IdentityURL, AdminHubURL: info.AdminHubURL, AdminAPIURL: info.AdminAPIURL,
+		Email: info.Email, Password: info.Password, TOTPSecret: info.TOTPSecret,
+		SessionCacheDir: dir,
+	})
+	if err == nil {
+		_, err = c.Orgs(testContext(t))
+	}
+	var ce *atlassian.ConfigError
+	if !errors.As(err, &ce) || ce.Setting != "session_cache_path" {
+		t.Fatalf("error %v, want a session_cache_path error", err)
+	}
+	if got := emu.Counts().SignInAttempts; got != 0 {
+		t.Errorf("sign-in attempts = %d, want 0 before the directory is fixed", got)
 	}
 }

@@ -105,6 +105,18 @@ func (s *sessionStore) ensureDir() error {
 	if err := os.MkdirAll(s.dir, 0o700); err != nil {
 		return cacheError("cannot create the session cache directory: " + err.Error())
 	}
+	// Another user who can write the directory could replace the lock or
+	// pause files, or plant a session; a sticky directory such as /tmp
+	// stops them only from touching files they do not own.
+	info, err := os.Stat(s.dir)
+	if err != nil {
+		return cacheError("cannot read the session cache directory: " + err.Error())
+	}
+	if info.Mode().Perm()&0o022 != 0 && info.Mode()&fs.ModeSticky == 0 {
+		return &ConfigError{Setting: "session_cache_path",
+			Problem: "the directory " + s.dir + " is writable by other users",
+			Fix:     "run chmod 700 on it, or set session_cache_path to a private directory"}
+	}
 	return nil
 }
 
