@@ -53,6 +53,7 @@ func commands() []command {
 		{"emulator", "serve a generated Atlassian organization on loopback", runEmulator},
 		{"doctor", "call each API route once and print a redacted transcript", runDoctor},
 		{"demo", "query a generated organization served by the bundled emulator", runDemo},
+		{"recommend", "report savings: unused seats, tiers and plans", runRecommend},
 		{"help", "show help for a command", nil},
 	}
 }

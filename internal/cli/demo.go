@@ -7,9 +7,13 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
+
+	"github.com/turbot/steampipe-plugin-sdk/v5/grpc/proto"
 
 	"github.com/confluence-finops/steampipe-plugin-confluence/confluence"
 	"github.com/confluence-finops/steampipe-plugin-confluence/internal/emulator"
+	"github.com/confluence-finops/steampipe-plugin-confluence/internal/recommend"
 	"github.com/confluence-finops/steampipe-plugin-confluence/internal/sqlengine"
 )
 
@@ -83,6 +87,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 		ConnectionName:   "confluence",
 		ConnectionConfig: info.Config + fmt.Sprintf("\nsession_cache_path = %q\n", cacheDir),
 		ExactQual:        confluence.ExactQual,
+		RateLimiters:     loopbackRateLimiters(ctx),
 	})
 	if err != nil {
 		return err
@@ -106,9 +111,86 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	if err := writeResult(stdout, *output, result); err != nil {
 		return err
 	}
+	// The savings report follows in table form, on stdout only for table
+	// output, so that csv and json output stay one document.
+	fmt.Fprintf(prose, "\nSavings recommendations, as of %s:\n\n", info.Now.UTC().Format(time.RFC3339))
+	report, err := runReport(ctx, engine, map[string]any{recommend.ParamAsOf: info.Now})
+	if err != nil {
+		return err
+	}
+	if err := writeResult(prose, "table", ruleSummary(report)); err != nil {
+		return err
+	}
+	_, sites, overall := reportTables(report)
+	fmt.Fprintf(prose, "\nSavings claimed per site:\n\n")
+	if err := writeResult(prose, "table", sites); err != nil {
+		return err
+	}
+	fmt.Fprintf(prose, "\nSavings claimed per currency:\n\n")
+	if err := writeResult(prose, "table", overall); err != nil {
+		return err
+	}
+	fmt.Fprintf(prose, "\nEvery finding, with the person or site and the reason, is listed by\n"+
+		"  %s recommend --config FILE --as-of %s\n", programName, info.Now.UTC().Format("2006-01-02"))
 	fmt.Fprintf(prose, "\nSigned in %d time(s). To run your own SQL, start '%s emulator',\n"+
 		"put its \"config\" field in a connection block of an .spc file, and run\n"+
 		"  %s query --config FILE \"select * from confluence_user limit 5\"\n",
 		emu.Counts().SignIns, programName, programName)
 	return nil
+}
+
+// loopbackRateLimiters replaces the plugin's default limiters, which are
+// sized for Atlassian, with ones that let the local emulator answer as
+// fast as it can.
+func loopbackRateLimiters(ctx context.Context) []*proto.RateLimiterDefinition {
+	var defs []*proto.RateLimiterDefinition
+	for _, d := range confluence.Plugin(ctx).RateLimiters {
+		defs = append(defs, &proto.RateLimiterDefinition{
+			Name:       d.Name,
+			FillRate:   10000,
+			BucketSize: 10000,
+			Scope:      d.Scope,
+			Where:      d.Where,
+		})
+	}
+	return defs
+}
+
+// ruleSummary counts the findings of each rule and adds up the savings
+// it claims, per currency.
+func ruleSummary(r *recommend.Report) *sqlengine.Result {
+	type key struct{ rule, currency string }
+	type sums struct {
+		findings, alarms int64
+		monthly, annual  int64
+	}
+	totals := map[key]*sums{}
+	var order []key
+	for _, f := range r.Findings {
+		k := key{f.Rule, f.Currency}
+		s, ok := totals[k]
+		if !ok {
+			s = &sums{}
+			totals[k] = s
+			order = append(order, k)
+		}
+		s.findings++
+		if f.Status == "alarm" {
+			s.alarms++
+			s.monthly += f.SavingMonthlyMinor
+			s.annual += f.SavingAnnualMinor
+		}
+	}
+	text := func(name string) sqlengine.Column {
+		return sqlengine.Column{Name: name, Type: sqlengine.TypeText}
+	}
+	res := &sqlengine.Result{Columns: []sqlengine.Column{text("rule"), text("findings"),
+		text("with_saving"), text("saving_monthly"), text("saving_annual"), text("currency")},
+		Rows: [][]any{}}
+	for _, k := range order {
+		s := totals[k]
+		res.Rows = append(res.Rows, []any{k.rule, s.findings, s.alarms,
+			amount(s.monthly, k.currency), amount(s.annual, k.currency), nullIfEmpty(k.currency)})
+	}
+	return res
 }

@@ -1,0 +1,92 @@
+package cli
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/confluence-finops/steampipe-plugin-confluence/internal/emulator"
+)
+
+// fastLimiters lifts the plugin's request pacing for the emulator.
+const fastLimiters = `
+plugin "confluence" {
+  source = "local/confluence"
+  limiter "confluence_admin_api" {
+    fill_rate   = 100000
+    bucket_size = 100000
+    scope       = ["connection"]
+    where       = "service = 'admin_api'"
+  }
+  limiter "confluence_site_rest" {
+    fill_rate   = 100000
+    bucket_size = 100000
+    scope       = ["connection"]
+    where       = "service = 'site_rest'"
+  }
+}
+`
+
+func TestRecommendJSONAgainstEmulator(t *testing.T) {
+	clearEnv(t)
+	emu, err := emulator.New(emulator.Options{
+		Users: 200, Seed: 5, Now: time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := emu.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { emu.Close() })
+	info := emu.Info()
+	path := writeFile(t, "connection \"confluence\" {\n  plugin = \"confluence\"\n"+
+		info.Config+"\n  session_cache_path = \""+t.TempDir()+"\"\n}\n"+fastLimiters)
+	code, stdout, stderr := run(t, "recommend", "--config", path, "--output", "json",
+		"--as-of", "2026-05-01", "--inactive-days", "60")
+	if code != ExitOK {
+		t.Fatalf("exit code %d, stderr %q", code, stderr)
+	}
+	var out struct {
+		Findings []map[string]any `json:"findings"`
+		Sites    []map[string]any `json:"site_totals"`
+		Totals   []map[string]any `json:"totals"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &out); err != nil {
+		t.Fatalf("output is not JSON: %v\n%s", err, stdout)
+	}
+	if len(out.Findings) == 0 {
+		t.Fatalf("no findings")
+	}
+	rules := map[string]bool{}
+	for _, f := range out.Findings {
+		rules[f["rule"].(string)] = true
+		if !strings.HasSuffix(f["reason"].(string), ".") {
+			t.Errorf("reason %q does not end with a period", f["reason"])
+		}
+	}
+	for _, rule := range []string{"inactive_users", "annual_tier_above_need"} {
+		if !rules[rule] {
+			t.Errorf("no %s finding in %v", rule, rules)
+		}
+	}
+	if len(out.Totals) != 1 || out.Totals[0]["currency"] != "USD" {
+		t.Errorf("totals = %v, want one USD total", out.Totals)
+	}
+}
+
+func TestRecommendFlagErrors(t *testing.T) {
+	clearEnv(t)
+	cases := [][]string{
+		{"recommend", "--as-of", "last week"},
+		{"recommend", "--inactive-days", "-5"},
+		{"recommend", "--output", "xml"},
+		{"recommend", "extra"},
+	}
+	for _, args := range cases {
+		code, _, stderr := run(t, args...)
+		if code != ExitUsage {
+			t.Errorf("%v: exit code %d, want %d (stderr %q)", args, code, ExitUsage, stderr)
+		}
+	}
+}
