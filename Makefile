@@ -6,7 +6,7 @@ STEAMPIPE_DIR ?= $(HOME)/.steampipe
 PLUGIN_DIR    := $(STEAMPIPE_DIR)/plugins/local/confluence
 CONFIG_DIR    := $(STEAMPIPE_DIR)/config
 
-.PHONY: build demo test lint install bench clean
+.PHONY: build demo test lint install bench clean mod
 
 build:
 	$(GO) build -o $(BIN) .
@@ -37,6 +37,11 @@ lint:
 # 50,000-user org through a limit of 200 requests a minute.
 bench:
 	$(GO) run ./internal/bench -out bench/results.txt
+
+# Regenerates the Powerpipe mod in powerpipe/ from the recommendation
+# definitions; a test fails while the committed files differ.
+mod:
+	$(GO) run ./internal/modgen -out powerpipe
 
 # Writes the plugin where the Steampipe CLI looks for local plugins, and a
 # sample connection config unless one exists already.
