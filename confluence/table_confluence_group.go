@@ -69,6 +69,19 @@ func tableConfluenceGroup(_ context.Context) *plugin.Table {
 					"no Confluence site of the connection has that name.",
 			},
 			{
+				Name: "management_source",
+				Type: proto.ColumnType_STRING,
+				Description: "Who manages the group, as the Admin API names it: scim for a " +
+					"group synced from an identity provider. NULL when the API leaves it out.",
+			},
+			{
+				Name: "synced",
+				Type: proto.ColumnType_BOOL,
+				Description: "True when the group is synced from an identity provider " +
+					"(management_source scim), so its members change there, not in Atlassian. " +
+					"NULL when management_source is unknown.",
+			},
+			{
 				Name:        "org_id",
 				Type:        proto.ColumnType_STRING,
 				Description: "The id of the Atlassian organization.",
@@ -87,6 +100,8 @@ type groupRow struct {
 	MemberCount      *int64
 	GrantsConfluence *bool
 	AccessSite       *string
+	ManagementSource *string
+	Synced           *bool
 	OrgID            string
 }
 
@@ -158,6 +173,10 @@ func searchGroups(ctx context.Context, d *plugin.QueryData, fn func(groupRow) bo
 
 //// ROW BUILDING
 
+// groupSyncedSource is the management source of a group provisioned from
+// an identity provider through SCIM.
+const groupSyncedSource = "scim"
+
 // confluenceAccessGroupPrefix starts the name Atlassian gives the group
 // that grants Confluence access on a site: confluence-users-<site name>.
 // Sites created before that naming have one group called confluence-users.
@@ -170,6 +189,11 @@ func newGroupRow(g atlassian.DirectoryGroup, orgID string, sites []atlassian.Wor
 		Description: nullIfEmpty(g.Description),
 		MemberCount: g.UserCount,
 		OrgID:       orgID,
+	}
+	if g.ManagementSource != "" {
+		source := g.ManagementSource
+		synced := strings.EqualFold(source, groupSyncedSource)
+		row.ManagementSource, row.Synced = &source, &synced
 	}
 	grants, site := accessGroupSite(g.Name, sites)
 	if grants {

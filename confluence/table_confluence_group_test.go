@@ -8,7 +8,7 @@ import (
 )
 
 var groupColumns = []string{"id", "name", "description", "member_count", "grants_confluence",
-	"access_site", "org_id"}
+	"access_site", "management_source", "synced", "org_id"}
 
 func TestGroupTableScan(t *testing.T) {
 	h := startHarness(t, 300)
@@ -17,7 +17,7 @@ func TestGroupTableScan(t *testing.T) {
 	if len(rows) != len(org.Groups) {
 		t.Fatalf("got %d rows, want %d groups", len(rows), len(org.Groups))
 	}
-	accessGroups := 0
+	accessGroups, syncedGroups := 0, 0
 	for _, row := range rows {
 		g := org.Group(row["id"].GetStringValue())
 		if g == nil {
@@ -39,6 +39,17 @@ func TestGroupTableScan(t *testing.T) {
 		}
 		if got := row["org_id"].GetStringValue(); got != h.info.OrgID {
 			t.Errorf("group %s: org_id = %q, want %q", g.Name, got, h.info.OrgID)
+		}
+		if got := row["management_source"].GetStringValue(); got != g.ManagementSource {
+			t.Errorf("group %s: management_source = %q, want %q", g.Name, got,
+				g.ManagementSource)
+		}
+		wantSynced := g.ManagementSource == emulator.GroupSyncedByIdP
+		if got := row["synced"].GetBoolValue(); isNull(row["synced"]) || got != wantSynced {
+			t.Errorf("group %s: synced = %v, want %v", g.Name, row["synced"], wantSynced)
+		}
+		if wantSynced {
+			syncedGroups++
 		}
 
 		// The generator names the group of each Confluence site
@@ -63,6 +74,9 @@ func TestGroupTableScan(t *testing.T) {
 	if accessGroups != len(org.ConfluenceSites()) {
 		t.Errorf("%d groups grant Confluence, want one per Confluence site (%d)", accessGroups,
 			len(org.ConfluenceSites()))
+	}
+	if syncedGroups == 0 {
+		t.Errorf("no synced group in the org, so synced was never checked as true")
 	}
 }
 

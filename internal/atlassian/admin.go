@@ -378,7 +378,7 @@ func (c *Client) searchGroups(ctx context.Context, orgID string, limit int,
 				return fmt.Errorf("%s response: %w", o.name(), &fieldError{"counts.users", err})
 			}
 			if !fn(DirectoryGroup{ID: d.ID, Name: d.Name, Description: d.Description,
-				UserCount: n}) {
+				UserCount: n, ManagementSource: d.ManagementSource}) {
 				return nil
 			}
 		}

@@ -179,6 +179,10 @@ type DirectoryGroup struct {
 	Name        string
 	Description string
 	UserCount   *int64 // nil unless the response carries counts.users
+	// ManagementSource is who manages the group, as the Admin API names
+	// it ("scim" for a group synced from an identity provider); "" when
+	// the response leaves it out.
+	ManagementSource string
 }
 
 // SystemInfo is the response of a Confluence site's systemInfo call.

@@ -59,10 +59,11 @@ type workspacesPage struct {
 
 type groupsPage struct {
 	Data []struct {
-		ID          string `json:"id"`
-		Name        string `json:"name"`
-		Description string `json:"description"`
-		Counts      struct {
+		ID               string `json:"id"`
+		Name             string `json:"name"`
+		Description      string `json:"description"`
+		ManagementSource string `json:"managementSource"`
+		Counts           struct {
 			Users json.RawMessage `json:"users"`
 		} `json:"counts"`
 	} `json:"data"`

@@ -623,7 +623,8 @@ func (e *Emulator) handleGroupsSearch(w http.ResponseWriter, r *http.Request) {
 	end := min(start+limit, len(e.org.Groups))
 	data := make([]map[string]any, 0, end-start)
 	for _, g := range e.org.Groups[start:end] {
-		item := map[string]any{"id": g.ID, "name": g.Name, "description": g.Description}
+		item := map[string]any{"id": g.ID, "name": g.Name, "description": g.Description,
+			"managementSource": g.ManagementSource}
 		if counts {
 			item["counts"] = map[string]int{"users": len(g.Members)}
 		}

@@ -147,7 +147,8 @@ func (g *generator) addWorkspace(s *Site, typeKey string) *Workspace {
 
 func (g *generator) buildGroups() {
 	newGroup := func(name, description string) *Group {
-		grp := &Group{ID: g.uuid(), Name: name, Description: description}
+		grp := &Group{ID: g.uuid(), Name: name, Description: description,
+			ManagementSource: GroupManagedByAdmin}
 		g.org.Groups = append(g.org.Groups, grp)
 		return grp
 	}
@@ -165,7 +166,9 @@ func (g *generator) buildGroups() {
 	g.siteAdmins = newGroup("site-admins", "Site administrators of every site")
 	g.allStaff = newGroup("all-staff", "Every employee account")
 	g.engineering = newGroup("engineering", "Engineering department")
+	g.engineering.ManagementSource = GroupSyncedByIdP
 	g.finance = newGroup("finance", "Finance and procurement")
+	g.finance.ManagementSource = GroupSyncedByIdP
 	g.contractors = newGroup("contractors", "External contractors")
 	g.designGuild = newGroup("design-guild", "")
 }

@@ -137,8 +137,17 @@ type Group struct {
 	ID          string
 	Name        string
 	Description string
-	Members     []*User // every member, whatever its status, in Org.Users order
+	// ManagementSource is who manages the group: GroupManagedByAdmin, or
+	// GroupSyncedByIdP for a group provisioned from an identity provider.
+	ManagementSource string
+	Members          []*User // every member, whatever its status, in Org.Users order
 }
+
+// Values of Group.ManagementSource.
+const (
+	GroupManagedByAdmin = "admin"
+	GroupSyncedByIdP    = "scim"
+)
 
 // Workspace returns the workspace of the product typeKey on the site, or nil.
 func (s *Site) Workspace(typeKey string) *Workspace {
