@@ -90,7 +90,9 @@ func runRecommend(args []string, stdout, stderr io.Writer) error {
 		"Runs every savings recommendation over the plugin's tables and prints each\n"+
 			"finding, then the savings claimed per site and per currency. Amounts of\n"+
 			"different currencies are never added together.", stdout)
-	output := fs.String("output", "table", "output `FORMAT`: table, csv or json")
+	output := fs.String("output", "table", "output `FORMAT`: table, csv, json or html "+
+		"(one self-contained page with charts, see docs/report.md)")
+	out := fs.String("out", "", "write the output to `FILE` instead of stdout")
 	cfg := addConfigFlags(fs)
 	rf := addRecommendFlags(fs)
 	logLevel := addLogLevelFlag(fs)
@@ -100,8 +102,8 @@ func runRecommend(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() != 0 {
 		return usagef("recommend takes no arguments, got %d", fs.NArg())
 	}
-	if err := checkOutput(*output); err != nil {
-		return err
+	if *output != "html" && checkOutput(*output) != nil {
+		return usagef("invalid --output %q: use table, csv, json or html", *output)
 	}
 	if err := applyLogLevel(*logLevel); err != nil {
 		return err
@@ -133,7 +135,12 @@ func runRecommend(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return writeReport(stdout, *output, report)
+	return writeOutput(*out, stdout, func(w io.Writer) error {
+		if *output == "html" {
+			return writeHTMLReport(ctx, w, engine, report, values)
+		}
+		return writeReport(w, *output, report)
+	})
 }
 
 // runReport copies the tables the rules read and runs every rule.
