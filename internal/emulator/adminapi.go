@@ -430,6 +430,7 @@ func (e *Emulator) handleUsersSearch(w http.ResponseWriter, r *http.Request) {
 		writeBadRequest(w, err)
 		return
 	}
+	limit = e.pageSizeFault(RouteUsersSearch, limit)
 	if e.opts.LegacyUserManagement && q.expand["productAccess"] {
 		writeJSON(w, http.StatusBadRequest, codedError{Code: codeLegacyUserManagement,
 			Message: "expand productAccess is not supported for organizations on the " +
@@ -455,6 +456,9 @@ func (e *Emulator) handleUsersSearch(w http.ResponseWriter, r *http.Request) {
 	links := map[string]string{}
 	if next >= 0 {
 		links["next"] = e.encodeCursor("users", next)
+		if req.Cursor != "" && e.repeatCursorFault(RouteUsersSearch) {
+			links["next"] = req.Cursor
+		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"data": data, "links": links})
 }

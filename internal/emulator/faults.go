@@ -55,6 +55,25 @@ type Faults struct {
 	// BotCheck makes the authenticate step respond 403 captcha_required
 	// for every account.
 	BotCheck bool `json:"bot_check,omitempty"`
+
+	// ResetMidBody is the number of matching 200 responses whose
+	// connection is closed after half of the body, with the full length
+	// announced in Content-Length.
+	ResetMidBody int `json:"reset_mid_body,omitempty"`
+
+	// TruncateJSON is the number of matching 200 responses whose JSON body
+	// is cut in half and sent complete at that length, so that only the
+	// JSON is invalid.
+	TruncateJSON int `json:"truncate_json,omitempty"`
+
+	// RepeatCursor is the number of matching user search pages requested
+	// with a cursor whose links.next repeats that cursor.
+	RepeatCursor int `json:"repeat_cursor,omitempty"`
+
+	// MaxPageSize, when above zero, caps the users of a matching user
+	// search page whatever limit the request sets, as a server that
+	// shrinks its pages would.
+	MaxPageSize int `json:"max_page_size,omitempty"`
 }
 
 // Expiry styles of Faults.ExpiryStyle.
@@ -120,6 +139,10 @@ func (f Faults) Validate() error {
 	}
 	if f.RateLimited < 0 || f.ServerErrors < 0 || f.HTML < 0 {
 		return fmt.Errorf("invalid fault count: rate_limited, server_errors and html must be >= 0")
+	}
+	if f.ResetMidBody < 0 || f.TruncateJSON < 0 || f.RepeatCursor < 0 || f.MaxPageSize < 0 {
+		return fmt.Errorf("invalid fault count: reset_mid_body, truncate_json, repeat_cursor " +
+			"and max_page_size must be >= 0")
 	}
 	if f.Slow < 0 {
 		return fmt.Errorf("invalid slow %s: must be >= 0", f.Slow)

@@ -179,6 +179,11 @@ func (e *Emulator) serveAPI(h *host, w http.ResponseWriter, r *http.Request) {
 	if (h.kind == hostAdminHub || h.kind == hostAdminAPI) && !e.limitRate(w) {
 		return
 	}
+	if bw := e.bodyFaultWriter(rt.key, w); bw != nil {
+		h.mux.ServeHTTP(bw, r)
+		bw.finish()
+		return
+	}
 	h.mux.ServeHTTP(w, r)
 }
 
