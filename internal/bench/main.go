@@ -19,6 +19,9 @@
 //     limiter of the same rate and burst. Target: at most 1.2 times the
 //     floor.
 //
+// Then, unless -skip-scan is set, it compares full confluence_user scans
+// (scan.go) and measures the plugin's peak memory (memory.go).
+//
 // Requests are counted by the emulator's counts endpoint.
 package main
 
@@ -123,6 +126,16 @@ func run(cfg config, stdout io.Writer) (bool, error) {
 		r, details, err := benchPacing(ctx, cfg)
 		if err != nil {
 			return false, fmt.Errorf("pacing benchmark failed: %w", err)
+		}
+		results = append(results, r...)
+		fmt.Fprint(stdout, details)
+		report.WriteString(details)
+	}
+
+	if !*skipScanFlag {
+		r, details, err := benchScans(ctx)
+		if err != nil {
+			return false, err
 		}
 		results = append(results, r...)
 		fmt.Fprint(stdout, details)
