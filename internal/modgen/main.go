@@ -6,6 +6,9 @@
 // Each recommendation becomes one control of the benchmark
 // confluence_savings, whose SQL is the rule's PostgreSQL rendering with
 // its placeholders bound to param blocks that default to mod variables.
+// The queries of queries.pp join every rule's SQL with union all and sum
+// the findings per rule and currency for the dashboard, with one shared
+// parameter list.
 // The files are generated so that the mod cannot drift from the rules
 // that the command line tool and the tests run. `make mod` regenerates
 // them, and a test fails while the committed files differ.

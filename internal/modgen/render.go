@@ -20,6 +20,7 @@ const (
 	VariablesFile = "variables.pp"
 	ControlsFile  = "confluence_savings.pp"
 	PPVarsFile    = "powerpipe.ppvars.example"
+	QueriesFile   = "queries.pp"
 )
 
 // BenchmarkName is the name of the one benchmark.
@@ -46,10 +47,15 @@ func Render(defs []recommend.Definition) (map[string][]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	queries, err := renderQueries(defs, vars)
+	if err != nil {
+		return nil, err
+	}
 	files := map[string][]byte{
 		ModFile:       []byte(header + modBlock),
 		VariablesFile: []byte(header + renderVariables(vars)),
 		ControlsFile:  []byte(header + controls),
+		QueriesFile:   []byte(header + queries),
 		PPVarsFile:    []byte(renderPPVars(vars)),
 	}
 	for name, content := range files {

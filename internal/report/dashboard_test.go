@@ -53,7 +53,8 @@ func TestDashboardParses(t *testing.T) {
 
 	// Names the dashboard refers to must be declared by the rest of the mod.
 	declared := map[string]bool{}
-	for _, name := range []string{"mod.pp", "variables.pp", "confluence_savings.pp"} {
+	for _, name := range []string{"mod.pp", "variables.pp", "confluence_savings.pp",
+		"queries.pp"} {
 		for _, b := range parsePP(t, filepath.Join(modDir, name)).Blocks {
 			if len(b.Labels) == 1 {
 				declared[b.Type+"."+b.Labels[0]] = true

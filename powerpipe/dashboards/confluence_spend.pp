@@ -1,6 +1,7 @@
 # The Powerpipe counterpart of `recommend --output html` (docs/report.md):
 # what each Confluence site costs, seats bought against billable users,
-# users by days since last active, and the savings recommendations.
+# users by days since last active, and the savings recommendations with
+# their sums per recommendation.
 # Amounts are summed in minor units per currency, never across currencies,
 # and formatted with the currency's exponent (0 for JPY and KRW, else 2).
 
@@ -166,6 +167,25 @@ dashboard "confluence_spend" {
       args = {
         inactive_days = var.inactive_days
       }
+    }
+  }
+
+  # The findings of every recommendation summed per rule and currency, from
+  # the generated queries in queries.pp. Their params default to the mod
+  # variables, as the controls' do.
+  container {
+    chart {
+      title    = "Savings per recommendation, a month and a year (major units of the currency)"
+      type     = "bar"
+      width    = 6
+      grouping = "compare"
+      query    = query.confluence_savings_by_recommendation_chart
+    }
+
+    table {
+      title = "Savings per recommendation"
+      width = 6
+      query = query.confluence_savings_by_recommendation
     }
   }
 
