@@ -116,6 +116,13 @@ func runRecommend(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// A price table in the connection's prices setting prices the tiers
+	// the tier rules compare with, as it prices the spend tables.
+	if table, configured, err := s.config.PriceTable(); err != nil {
+		return &usageError{msg: "invalid settings: " + err.Error()}
+	} else if configured {
+		values[recommend.ParamAnnualTiers] = recommend.AnnualTiers(table)
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

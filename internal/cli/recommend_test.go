@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -88,5 +89,66 @@ func TestRecommendFlagErrors(t *testing.T) {
 		if code != ExitUsage {
 			t.Errorf("%v: exit code %d, want %d (stderr %q)", args, code, ExitUsage, stderr)
 		}
+	}
+}
+
+// TestRecommendUsesConfiguredTiers prices every premium annual tier above
+// any bill, so no lower tier is cheaper: the tier rule must then claim no
+// saving, which it does only if it reads the connection's prices setting.
+func TestRecommendUsesConfiguredTiers(t *testing.T) {
+	clearEnv(t)
+	emu, err := emulator.New(emulator.Options{
+		Users: 200, Seed: 5, Now: time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := emu.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { emu.Close() })
+	info := emu.Info()
+	var tiers []string
+	for _, users := range []int{10, 25, 50, 100, 200, 250, 300, 400, 500, 1000, 5000, 10000} {
+		tiers = append(tiers, fmt.Sprintf(`{ users = %d, price = "99999999.00" }`, users))
+	}
+	prices := "prices = [{ edition = \"premium\", cycle = \"annual\", currency = \"USD\",\n" +
+		"  tiers = [" + strings.Join(tiers, ", ") + "] }]\n"
+	annualAlarms := func(extra string) (alarms int, reasons []string) {
+		path := writeFile(t, "connection \"confluence\" {\n  plugin = \"confluence\"\n"+
+			info.Config+"\n"+extra+"  session_cache_path = \""+t.TempDir()+"\"\n}\n"+fastLimiters)
+		code, stdout, stderr := run(t, "recommend", "--config", path, "--output", "json",
+			"--as-of", "2026-05-01", "--inactive-days", "60")
+		if code != ExitOK {
+			t.Fatalf("exit code %d, stderr %q", code, stderr)
+		}
+		var out struct {
+			Findings []map[string]any `json:"findings"`
+		}
+		if err := json.Unmarshal([]byte(stdout), &out); err != nil {
+			t.Fatalf("output is not JSON: %v", err)
+		}
+		for _, f := range out.Findings {
+			if f["rule"] == "annual_tier_above_need" {
+				reasons = append(reasons, f["reason"].(string))
+				if f["status"] == "alarm" {
+					alarms++
+				}
+			}
+		}
+		return alarms, reasons
+	}
+	defaultAlarms, defaultReasons := annualAlarms("")
+	if defaultAlarms == 0 {
+		t.Fatalf("no tier saving with the default table, so the test proves nothing")
+	}
+	for _, r := range defaultReasons {
+		if !strings.Contains(r, "bill estimate") {
+			t.Errorf("reason %q does not say the amount is the bill estimate", r)
+		}
+	}
+	configuredAlarms, _ := annualAlarms(prices)
+	if configuredAlarms != 0 {
+		t.Errorf("tier savings with lower tiers priced above any bill = %d, want 0",
+			configuredAlarms)
 	}
 }

@@ -99,6 +99,16 @@ func siteColumns(d Dialect, status, reason, monthly, annual string) []string {
 	}
 }
 
+// mixedSources is a sentence, or an empty string, for a site whose
+// amount is the bill estimate while the tier it is compared with is
+// priced by the price table: the two sources differ, and the reader must
+// know which figure to check against a quote.
+func mixedSources(alias string) string {
+	return "(case when " + alias + ".cost_source = 'bill_estimate' then ' The current " +
+		"amount is the bill estimate, and the tier price comes from the price table: " +
+		"check that price against your quote.' else '' end)"
+}
+
 // halfUpTwelfth is an annual minor amount divided by 12, halves up.
 func halfUpTwelfth(annual string) string { return "((" + annual + " + 6) / 12)" }
 
@@ -133,7 +143,7 @@ func annualTierAboveNeed() Definition {
 			renewal + " || ' and saves ' || " + amounts + " else '; ' || " +
 			text("l.seats_to_next_lower_tier") + " || " + fewer + " || ', which would save ' || " +
 			amounts + " || ', but the per-user rules report only ' || " + text("l.candidates") +
-			" || ' of its seats, so no saving is claimed' end) || '.'"
+			" || ' of its seats, so no saving is claimed' end) || '.' || " + mixedSources("l")
 		status := "(case when " + real + " then 'alarm' else 'info' end)"
 		return squirrel.Select(siteColumns(d, status, reason, halfUpTwelfth(annual), annual)...).
 			FromSelect(inner, "l").
@@ -168,7 +178,7 @@ func monthlyToAnnual() Definition {
 			" || '-user tier costs ' || " + money(d, "l.tier_price", "l.currency") + " || ', ' || " +
 			money(d, diff, "l.currency") + " || ' a year (' || " +
 			money(d, halfUpTwelfth(diff), "l.currency") + " || ' a month) less: information " +
-			"only, because an annual plan commits to the tier for a year.'"
+			"only, because an annual plan commits to the tier for a year.' || " + mixedSources("l")
 		return squirrel.Select(siteColumns(d, "'info'", reason, "0", "0")...).
 			FromSelect(inner, "l").
 			Where("l.tier_price is not null and l.amount_annual_minor > l.tier_price").
