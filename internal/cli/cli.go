@@ -84,7 +84,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 }
 
 func runHelp(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "-help" {
 		printUsage(stdout)
 		return ExitOK
 	}

@@ -130,12 +130,15 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	if err := writeResult(prose, "table", overall); err != nil {
 		return err
 	}
-	fmt.Fprintf(prose, "\nEvery finding, with the person or site and the reason, is listed by\n"+
-		"  %s recommend --config FILE --as-of %s\n", programName, info.Now.UTC().Format("2006-01-02"))
-	fmt.Fprintf(prose, "\nSigned in %d time(s). To run your own SQL, start '%s emulator',\n"+
+	asOf := info.Now.UTC().Format(time.RFC3339)
+	fmt.Fprintf(prose, "\nThe demo signed in %d time(s), and its emulator stops with it. To list\n"+
+		"every finding with its reason, start the same organization with\n"+
+		"  %s emulator --users %d --seed %d --now %s\n"+
 		"put its \"config\" field in a connection block of an .spc file, and run\n"+
+		"  %s recommend --config FILE --as-of %s\n"+
+		"or your own SQL with\n"+
 		"  %s query --config FILE \"select * from confluence_user limit 5\"\n",
-		emu.Counts().SignIns, programName, programName)
+		emu.Counts().SignIns, programName, *users, *seed, asOf, programName, asOf, programName)
 	return nil
 }
 

@@ -80,7 +80,8 @@ func checkOutput(format string) error {
 
 func runQuery(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("query", "[FLAGS] SQL",
-		"Runs one SQL statement (SQLite dialect) against the plugin's tables, for example\n"+
+		"Runs SQL (SQLite dialect) against the plugin's tables and prints the result of\n"+
+			"the last statement, for example\n"+
 			"  "+programName+" query \"select count(*) from confluence_user\"", stdout)
 	output := fs.String("output", "table", "output `FORMAT`: table, csv or json")
 	cfg := addConfigFlags(fs)

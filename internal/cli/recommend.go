@@ -172,13 +172,20 @@ func runReport(ctx context.Context, engine *sqlengine.Engine,
 func reportTables(r *recommend.Report) (findings, sites, overall *sqlengine.Result) {
 	text := sqlengine.Column{Type: sqlengine.TypeText}
 	col := func(name string) sqlengine.Column { c := text; c.Name = name; return c }
+	integer := func(name string) sqlengine.Column {
+		return sqlengine.Column{Name: name, Type: sqlengine.TypeInteger}
+	}
+	// The _minor columns are the exact amounts to add up; the others are
+	// for reading.
 	findings = &sqlengine.Result{Columns: []sqlengine.Column{col("rule"), col("status"),
 		col("resource"), col("site"), col("saving_monthly"), col("saving_annual"),
-		col("currency"), col("reason")}, Rows: [][]any{}}
+		col("currency"), col("reason"), col("account_id"), col("cloud_id"),
+		integer("saving_monthly_minor"), integer("saving_annual_minor")}, Rows: [][]any{}}
 	for _, f := range r.Findings {
 		findings.Rows = append(findings.Rows, []any{f.Rule, f.Status, f.Resource, f.Site,
 			amount(f.SavingMonthlyMinor, f.Currency), amount(f.SavingAnnualMinor, f.Currency),
-			nullIfEmpty(f.Currency), f.Reason})
+			nullIfEmpty(f.Currency), f.Reason, nullIfEmpty(f.AccountID), nullIfEmpty(f.CloudID),
+			f.SavingMonthlyMinor, f.SavingAnnualMinor})
 	}
 	totalsOf := func(ts []recommend.Total, withSite bool) *sqlengine.Result {
 		res := &sqlengine.Result{Rows: [][]any{}}

@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -72,7 +73,23 @@ func TestRecommendJSONAgainstEmulator(t *testing.T) {
 		}
 	}
 	if len(out.Totals) != 1 || out.Totals[0]["currency"] != "USD" {
-		t.Errorf("totals = %v, want one USD total", out.Totals)
+		t.Fatalf("totals = %v, want one USD total", out.Totals)
+	}
+	// The exact minor-unit columns of the alarm rows add up to the total.
+	var sum int64
+	for _, f := range out.Findings {
+		minor, ok := f["saving_monthly_minor"].(float64)
+		if !ok {
+			t.Fatalf("finding has no numeric saving_monthly_minor: %v", f)
+		}
+		if f["status"] == "alarm" {
+			sum += int64(minor)
+		}
+	}
+	want := strings.Replace(out.Totals[0]["saving_monthly"].(string), ".", "", 1)
+	if got := strconv.FormatInt(sum, 10); got != strings.TrimLeft(want, "0") {
+		t.Errorf("sum of saving_monthly_minor = %s, want %s (total %v)", got, want,
+			out.Totals[0]["saving_monthly"])
 	}
 }
 
