@@ -154,7 +154,8 @@ func TestDoctorTranscriptHasNoSecrets(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("doctor exited %d: %s", r.code, r.stderr)
 	}
-	for _, route := range []string{"orgs", "workspaces", "users_search"} {
+	for _, route := range []string{"orgs", "workspaces", "users_search", "licensed_users",
+		"billing_entitlement_group", "billing_bill_estimate"} {
 		if !strings.Contains(r.stdout, route) {
 			t.Errorf("doctor transcript does not mention route %s", route)
 		}

@@ -18,8 +18,12 @@ func (c *Client) Probe(ctx context.Context) error {
 	}
 
 	orgID := c.opts.OrgID
-	if _, err := c.Orgs(ctx); err != nil {
+	orgs, err := c.Orgs(ctx)
+	if err != nil {
 		fail("orgs", err)
+	}
+	if orgID == "" && len(orgs) == 1 {
+		orgID = orgs[0].ID
 	}
 	if orgID == "" {
 		id, err := c.ResolveOrgID(ctx)
@@ -33,7 +37,7 @@ func (c *Client) Probe(ctx context.Context) error {
 		fail("directories", err)
 	}
 	var site *Workspace
-	err := c.workspaces(ctx, orgID, adminPageSize, func(w Workspace) bool {
+	err = c.workspaces(ctx, orgID, adminPageSize, func(w Workspace) bool {
 		if w.TypeKey == "confluence" && (len(c.opts.Sites) == 0 || matchesAny(c.opts.Sites, w)) {
 			site = &w
 			return false
@@ -68,6 +72,13 @@ func (c *Client) Probe(ctx context.Context) error {
 		return errors.Join(errs...)
 	}
 	c.probeSite(ctx, site.HostURL, fail)
+	// The billing routes exist only on the admin hub, for a session.
+	if c.sess != nil {
+		if _, err := c.ConfluenceBilling(ctx, site.CloudID); err != nil &&
+			!errors.Is(err, ErrNoBillingData) {
+			fail("billing", err)
+		}
+	}
 	return errors.Join(errs...)
 }
 
