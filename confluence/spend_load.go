@@ -5,17 +5,56 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/turbot/steampipe-plugin-sdk/v5/plugin"
 
 	"github.com/confluence-finops/steampipe-plugin-confluence/internal/atlassian"
 )
 
-// loadSpend reads what the spend computation needs: the sites with their
-// edition and billing data, and every user with Confluence access with
-// the sites where each is a guest. Users come from the cached inventory
-// when there is one.
+// spendCacheKey holds a connection's computed licenses and spend rows, so
+// that confluence_license and confluence_spend read the sites' billing
+// data and licensed users once per inventory_cache_ttl, not once each.
+const spendCacheKey = "confluence_spend"
+
+// cachedSpend is the value stored under spendCacheKey.
+type cachedSpend struct {
+	builtAt  time.Time
+	licenses []licenseRow
+	spends   []spendRow
+}
+
+// loadSpend returns the spend of the connection, from the connection
+// cache while it is younger than inventory_cache_ttl.
 func loadSpend(ctx context.Context, d *plugin.QueryData) ([]licenseRow, []spendRow, error) {
+	ttl, err := cacheTTL(d)
+	if err != nil {
+		return nil, nil, err
+	}
+	if ttl > 0 {
+		if v, ok := d.ConnectionCache.Get(ctx, spendCacheKey); ok {
+			if c, ok := v.(*cachedSpend); ok && now().Sub(c.builtAt) < ttl {
+				return c.licenses, c.spends, nil
+			}
+		}
+	}
+	licenses, spends, err := computeConnectionSpend(ctx, d)
+	if err != nil || ttl <= 0 {
+		return licenses, spends, err
+	}
+	c := &cachedSpend{builtAt: now(), licenses: licenses, spends: spends}
+	if err := d.ConnectionCache.SetWithTTL(ctx, spendCacheKey, c, ttl); err != nil {
+		plugin.Logger(ctx).Warn("loadSpend", "connection", d.Connection.Name, "cache_error", err)
+	}
+	return licenses, spends, nil
+}
+
+// computeConnectionSpend reads what the spend computation needs: the
+// sites with their edition and billing data, and every user with
+// Confluence access with the sites where each is a guest. Users come from
+// the cached inventory when there is one.
+func computeConnectionSpend(ctx context.Context, d *plugin.QueryData) ([]licenseRow,
+	[]spendRow, error) {
 	cfg, err := GetConfig(d.Connection)
 	if err != nil {
 		return nil, nil, err

@@ -310,3 +310,22 @@ func TestSpendRowsFollowBillingRules(t *testing.T) {
 		t.Errorf("no row of the Free site")
 	}
 }
+
+func TestSpendReadOnceWithinCacheTTL(t *testing.T) {
+	h := startHarness(t, 300)
+	h.mustRun(t, scan{table: "confluence_license", connection: sessionConnection,
+		columns: licenseColumnNames, limit: -1})
+	before := h.emu.Counts().Requests
+	if before[emulator.RouteLicensedUsers] == 0 {
+		t.Fatalf("the license scan read no licensed users, so the test proves nothing")
+	}
+	h.mustRun(t, scan{table: "confluence_spend", connection: sessionConnection,
+		columns: spendColumnNames, limit: -1})
+	after := h.emu.Counts().Requests
+	for route, n := range after {
+		if n != before[route] {
+			t.Errorf("%s requests went from %d to %d, want none within the cache TTL",
+				route, before[route], n)
+		}
+	}
+}
