@@ -143,7 +143,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 }
 
 // loopbackRateLimiters replaces the plugin's default limiters, which are
-// sized for Atlassian, with ones that let the local emulator answer as
+// sized for Atlassian, with ones that let the local emulator respond as
 // fast as it can.
 func loopbackRateLimiters(ctx context.Context) []*proto.RateLimiterDefinition {
 	var defs []*proto.RateLimiterDefinition
