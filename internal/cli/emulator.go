@@ -81,6 +81,12 @@ func runEmulator(args []string, stdout, stderr io.Writer) error {
 	}
 	defer emu.Close()
 
+	// Listen for the stop signal before the first line goes out: a caller
+	// may send it as soon as it has read that line.
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(signals)
+
 	line, err := json.Marshal(emu.Info())
 	if err != nil {
 		return fmt.Errorf("failed to encode the emulator info: %w", err)
@@ -90,9 +96,6 @@ func runEmulator(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stderr, "emulator serving on %s; stop with Ctrl-C\n", emu.Info().URL)
 
-	signals := make(chan os.Signal, 1)
-	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(signals)
 	<-signals
 	return nil
 }
