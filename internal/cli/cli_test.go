@@ -380,3 +380,22 @@ func TestDoctorRedacts(t *testing.T) {
 		}
 	}
 }
+
+// TestSpcCheckedWithEnvPrices shows the command line merges the
+// environment into an .spc file's settings as the plugin does, prices
+// included, so a bad CONFLUENCE_PRICES fails before any network call.
+func TestSpcCheckedWithEnvPrices(t *testing.T) {
+	clearEnv(t)
+	t.Setenv("CONFLUENCE_PRICES", `[{ edition = "standard", cycle = "monthly", `+
+		`currency = "USD", bands = [{ up_to = 0, per_user = "-1.00" }] }]`)
+	path := writeFile(t, "connection \"confluence\" {\n  plugin = \"confluence\"\n"+
+		"  api_key = \"key-for-the-test\"\n"+
+		"  admin_api_url = \"http://127.0.0.1:1\"\n}\n")
+	code, _, stderr := run(t, "query", "--config", path, "select 1")
+	if code != ExitUsage {
+		t.Fatalf("exit code %d, want %d (stderr %q)", code, ExitUsage, stderr)
+	}
+	if !strings.Contains(stderr, "prices") {
+		t.Errorf("error %q does not name the prices setting", stderr)
+	}
+}

@@ -44,8 +44,7 @@ type settings struct {
 
 // load reads and checks the settings before anything touches the network.
 func (f configFlags) load() (*settings, error) {
-	env := confluence.ConfigFromEnv()
-	s := &settings{connection: "confluence", config: env}
+	s := &settings{connection: "confluence", config: confluence.ConfigFromEnv()}
 	if *f.file == "" {
 		if *f.connection != "" {
 			return nil, usagef("--connection needs --config")
@@ -58,7 +57,7 @@ func (f configFlags) load() (*settings, error) {
 		s.connection = spc.Name
 		s.body = spc.Body
 		s.limiters = spc.Limiters
-		s.config = mergeEnv(spc.Config, env)
+		s.config = spc.Config.WithEnv()
 	}
 	if err := s.config.Validate(); err != nil {
 		return nil, &usageError{msg: "invalid settings: " + err.Error()}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"reflect"
 	"sort"
 	"strings"
 
@@ -225,25 +224,4 @@ func scrub(msg string, secrets []string) string {
 		}
 	}
 	return msg
-}
-
-// mergeEnv fills every empty setting of c from env, as the plugin does,
-// so that the command line checks what the plugin will use.
-func mergeEnv(c, env confluence.Config) confluence.Config {
-	cv := reflect.ValueOf(&c).Elem()
-	ev := reflect.ValueOf(env)
-	for i := 0; i < cv.NumField(); i++ {
-		f := cv.Field(i)
-		switch f.Kind() {
-		case reflect.String:
-			if strings.TrimSpace(f.String()) == "" {
-				f.SetString(ev.Field(i).String())
-			}
-		case reflect.Slice:
-			if f.Len() == 0 {
-				f.Set(ev.Field(i))
-			}
-		}
-	}
-	return c
 }
