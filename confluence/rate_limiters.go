@@ -3,6 +3,7 @@ package confluence
 import (
 	"context"
 
+	"github.com/turbot/steampipe-plugin-sdk/v5/grpc/proto"
 	"github.com/turbot/steampipe-plugin-sdk/v5/plugin"
 	"github.com/turbot/steampipe-plugin-sdk/v5/rate_limiter"
 
@@ -71,4 +72,22 @@ func pacedContext(ctx context.Context, d *plugin.QueryData) context.Context {
 		d.WaitForListRateLimit(ctx)
 		return ctx.Err()
 	})
+}
+
+// LoopbackRateLimiters returns the plugin's limiters with their rates
+// raised so far that a local emulator on loopback never waits on them.
+// The demo and the benchmarks pass them to the plugin in place of the
+// defaults, which are sized for Atlassian.
+func LoopbackRateLimiters() []*proto.RateLimiterDefinition {
+	var defs []*proto.RateLimiterDefinition
+	for _, d := range rateLimiters() {
+		defs = append(defs, &proto.RateLimiterDefinition{
+			Name:       d.Name,
+			FillRate:   10000,
+			BucketSize: 10000,
+			Scope:      d.Scope,
+			Where:      d.Where,
+		})
+	}
+	return defs
 }

@@ -118,18 +118,6 @@ func pluginConfig(info emulator.Info) string {
 		info.APIKey, info.OrgID, info.AdminAPIURL)
 }
 
-// loopbackLimiters replaces the plugin's limiters, which are sized for
-// Atlassian, with ones the emulator never waits on, as the demo command
-// does.
-func loopbackLimiters(ctx context.Context) []*proto.RateLimiterDefinition {
-	var defs []*proto.RateLimiterDefinition
-	for _, d := range confluence.Plugin(ctx).RateLimiters {
-		defs = append(defs, &proto.RateLimiterDefinition{Name: d.Name, FillRate: 10000,
-			BucketSize: 10000, Scope: d.Scope, Where: d.Where})
-	}
-	return defs
-}
-
 // scanRate is one path's fastest scan.
 type scanRate struct {
 	rows int
@@ -186,7 +174,7 @@ func benchThroughput(ctx context.Context, binary string) ([]result, string, erro
 		ConnectionName:   "confluence",
 		ConnectionConfig: pluginConfig(b.info),
 		ExactQual:        confluence.ExactQual,
-		RateLimiters:     loopbackLimiters(ctx),
+		RateLimiters:     confluence.LoopbackRateLimiters(),
 	})
 	if err != nil {
 		return nil, "", fmt.Errorf("opening the embedded engine failed: %w", err)
@@ -319,7 +307,7 @@ func launchPlugin(ctx context.Context, binary string, info emulator.Info) (*plug
 		p.close()
 		return nil, fmt.Errorf("setting the plugin's connection config failed: %w", err)
 	}
-	_, err = pc.SetRateLimiters(&proto.SetRateLimitersRequest{Definitions: loopbackLimiters(ctx)})
+	_, err = pc.SetRateLimiters(&proto.SetRateLimitersRequest{Definitions: confluence.LoopbackRateLimiters()})
 	if err != nil {
 		p.close()
 		return nil, fmt.Errorf("setting the plugin's rate limiters failed: %w", err)

@@ -9,8 +9,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/turbot/steampipe-plugin-sdk/v5/grpc/proto"
-
 	"github.com/confluence-finops/steampipe-plugin-confluence/confluence"
 	"github.com/confluence-finops/steampipe-plugin-confluence/internal/emulator"
 	"github.com/confluence-finops/steampipe-plugin-confluence/internal/recommend"
@@ -87,7 +85,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 		ConnectionName:   "confluence",
 		ConnectionConfig: info.Config + fmt.Sprintf("\nsession_cache_path = %q\n", cacheDir),
 		ExactQual:        confluence.ExactQual,
-		RateLimiters:     loopbackRateLimiters(ctx),
+		RateLimiters:     confluence.LoopbackRateLimiters(),
 	})
 	if err != nil {
 		return err
@@ -140,23 +138,6 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 		"  %s query --config FILE \"select * from confluence_user limit 5\"\n",
 		emu.Counts().SignIns, programName, *users, *seed, asOf, programName, asOf, programName)
 	return nil
-}
-
-// loopbackRateLimiters replaces the plugin's default limiters, which are
-// sized for Atlassian, with ones that let the local emulator respond as
-// fast as it can.
-func loopbackRateLimiters(ctx context.Context) []*proto.RateLimiterDefinition {
-	var defs []*proto.RateLimiterDefinition
-	for _, d := range confluence.Plugin(ctx).RateLimiters {
-		defs = append(defs, &proto.RateLimiterDefinition{
-			Name:       d.Name,
-			FillRate:   10000,
-			BucketSize: 10000,
-			Scope:      d.Scope,
-			Where:      d.Where,
-		})
-	}
-	return defs
 }
 
 // ruleSummary counts the findings of each rule and adds up the savings
