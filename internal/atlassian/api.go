@@ -179,8 +179,8 @@ type DirectoryGroup struct {
 	Name        string
 	Description string
 	UserCount   *int64 // nil unless the response carries counts.users
-	// ManagementSource is who manages the group, as the Admin API names
-	// it ("scim" for a group synced from an identity provider); "" when
+	// ManagementSource names who manages the group, as the Admin API does:
+	// "scim" for a group synced from an identity provider. It is "" when
 	// the response leaves it out.
 	ManagementSource string
 }

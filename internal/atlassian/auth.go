@@ -177,9 +177,9 @@ func (m *sessionManager) recordStep(step int64) error {
 // repeat, and returns the error to report.
 func (m *sessionManager) failed(err error) error {
 	reason, ok := pauseReasonOf(err)
-	// An answer the flow does not know, before the password went out, says
-	// nothing about the account: a proxy page or an outage, not a reason
-	// to stop every process from trying for 15 minutes.
+	// An unrecognised response before the password was sent tells nothing
+	// about the account. It is likely a proxy page or an outage, so it is
+	// no reason to stop every process from trying for 15 minutes.
 	var signInErr *SignInError
 	if ok && errors.As(err, &signInErr) && !signInErr.PasswordSent &&
 		errors.Is(err, ErrUnrecognisedAnswer) {

@@ -205,8 +205,8 @@ func TestEmulatorSessionExpiryMidScan(t *testing.T) {
 func TestEmulatorUnrecognisedSignInAnswer(t *testing.T) {
 	emu := startEmulator(t, 20)
 	info := emu.Info()
-	// The login page and the user name check answer with an HTML page, so
-	// the check answers with something the flow does not know.
+	// The login page and the user name check both return an HTML page, so
+	// the flow gets a response to the check that it does not recognise.
 	emu.SetFaults(emulator.Faults{Route: emulator.RouteIdentity, HTML: 2})
 	c := sessionClient(t, info, info.Email, info.Password)
 	_, err := c.Orgs(testContext(t))

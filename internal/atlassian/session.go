@@ -106,8 +106,8 @@ func (s *sessionStore) ensureDir() error {
 		return cacheError("cannot create the session cache directory: " + err.Error())
 	}
 	// Another user who can write the directory could replace the lock or
-	// pause files, or plant a session; a sticky directory such as /tmp
-	// stops them only from touching files they do not own.
+	// pause files, or plant a session. A sticky directory such as /tmp is
+	// accepted, because it stops them from touching files they do not own.
 	info, err := os.Stat(s.dir)
 	if err != nil {
 		return cacheError("cannot read the session cache directory: " + err.Error())

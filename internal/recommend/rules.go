@@ -99,10 +99,10 @@ func siteColumns(d Dialect, status, reason, monthly, annual string) []string {
 	}
 }
 
-// mixedSources is a sentence, or an empty string, for a site whose
-// amount is the bill estimate while the tier it is compared with is
-// priced by the price table: the two sources differ, and the reader must
-// know which figure to check against a quote.
+// mixedSources returns SQL for a sentence that warns when a site's amount
+// is the bill estimate but the tier it is compared with comes from the
+// price table, so the reader knows which figure to check against a quote.
+// For other sites the SQL gives an empty string.
 func mixedSources(alias string) string {
 	return "(case when " + alias + ".cost_source = 'bill_estimate' then ' The current " +
 		"amount is the bill estimate, and the tier price comes from the price table: " +
