@@ -101,6 +101,19 @@ connection "confluence" {
   #   },
   # ]
 
+  # Admin API requests a minute for the org, shared by every connection of
+  # this plugin process that reads the same org, in bursts of up to 10.
+  # When connections of one org set different values, the lowest applies.
+  # 0 turns the org's limiter off. An estimate: Atlassian publishes no
+  # limits.
+  # Default: 180. Environment variable: CONFLUENCE_ORG_REQUESTS_PER_MINUTE.
+  # org_requests_per_minute = 180
+
+  # REST requests a minute for each Confluence site, shared the same way,
+  # in bursts of up to 20. 0 turns the site limiters off.
+  # Default: 600. Environment variable: CONFLUENCE_SITE_REQUESTS_PER_MINUTE.
+  # site_requests_per_minute = 600
+
   # Base URLs of the Atlassian hosts, changed only to point the plugin at
   # the bundled emulator or a proxy. Plain http is accepted for loopback
   # addresses only.
@@ -112,8 +125,9 @@ connection "confluence" {
   # admin_api_url = "https://api.atlassian.com"
 }
 
-# Rate limiters. The plugin paces its requests with two limiters, one per
-# connection: confluence_admin_api (3 requests a second, bursts of 10) and
+# Rate limiters. Besides the org and site limits above, the plugin paces
+# its requests with two Steampipe limiters, one per connection:
+# confluence_admin_api (3 requests a second, bursts of 10) and
 # confluence_site_rest (10 a second, bursts of 20). Atlassian publishes no
 # limits, so these defaults are estimates. A limiter block with the same
 # name replaces a default.

@@ -37,6 +37,10 @@ type Config struct {
 	InventoryCacheTTL string `hcl:"inventory_cache_ttl,optional"`
 	// Prices overrides the default price table; see PriceTable.
 	Prices cty.Value `hcl:"prices,optional"`
+	// OrgRequestsPerMinute and SiteRequestsPerMinute are strings for the
+	// same reason as InventoryCacheTTL; see requestsPerMinute.
+	OrgRequestsPerMinute  string `hcl:"org_requests_per_minute,optional"`
+	SiteRequestsPerMinute string `hcl:"site_requests_per_minute,optional"`
 }
 
 // envVar binds one string setting to the environment variable that can
@@ -61,6 +65,8 @@ var envVars = []envVar{
 	{"CONFLUENCE_ADMIN_API_URL", func(c *Config) *string { return &c.AdminAPIURL }},
 	{"CONFLUENCE_SESSION_CACHE_PATH", func(c *Config) *string { return &c.SessionCachePath }},
 	{"CONFLUENCE_INVENTORY_CACHE_TTL", func(c *Config) *string { return &c.InventoryCacheTTL }},
+	{"CONFLUENCE_ORG_REQUESTS_PER_MINUTE", func(c *Config) *string { return &c.OrgRequestsPerMinute }},
+	{"CONFLUENCE_SITE_REQUESTS_PER_MINUTE", func(c *Config) *string { return &c.SiteRequestsPerMinute }},
 }
 
 // sitesEnvVar holds a comma-separated list of site host names, URLs or
@@ -144,7 +150,33 @@ func (c Config) Validate() error {
 	if _, _, priceErr := c.PriceTable(); priceErr != nil {
 		err = errors.Join(err, priceErr)
 	}
+	if _, orgErr := requestsPerMinute("org_requests_per_minute", c.OrgRequestsPerMinute); orgErr != nil {
+		err = errors.Join(err, orgErr)
+	}
+	if _, siteErr := requestsPerMinute("site_requests_per_minute", c.SiteRequestsPerMinute); siteErr != nil {
+		err = errors.Join(err, siteErr)
+	}
 	return err
+}
+
+// requestsPerMinute returns a request limit setting as an
+// atlassian.Options rate: 0 (the client's default) when empty,
+// atlassian.NoLimit for "0", else the whole number given.
+func requestsPerMinute(setting, value string) (int, error) {
+	value = strings.TrimSpace(value)
+	if value == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(value)
+	if err != nil || n < 0 {
+		return 0, &atlassian.ConfigError{Setting: setting,
+			Problem: fmt.Sprintf("invalid value %q: not a whole number of requests a minute", value),
+			Fix:     "set a number such as 180, or 0 to turn the limiter off"}
+	}
+	if n == 0 {
+		return atlassian.NoLimit, nil
+	}
+	return n, nil
 }
 
 // DefaultInventoryCacheTTL is how long a connection keeps the inventory
@@ -193,6 +225,8 @@ func parseTTL(value string) (time.Duration, error) {
 // client. A session_cache_path starting with "~/" is resolved against the
 // home directory, as Steampipe does for its own paths.
 func (c Config) ClientOptions() atlassian.Options {
+	orgLimit, _ := requestsPerMinute("org_requests_per_minute", c.OrgRequestsPerMinute)
+	siteLimit, _ := requestsPerMinute("site_requests_per_minute", c.SiteRequestsPerMinute)
 	return atlassian.Options{
 		IdentityURL:     strings.TrimSpace(c.IdentityURL),
 		AdminHubURL:     strings.TrimSpace(c.AdminHubURL),
@@ -206,6 +240,9 @@ func (c Config) ClientOptions() atlassian.Options {
 		OrgID:           strings.TrimSpace(c.OrgID),
 		Sites:           trimList(c.Sites),
 		SessionCacheDir: expandHome(strings.TrimSpace(c.SessionCachePath)),
+		// Validate reports a bad limit; the client then gets the default.
+		OrgRequestsPerMinute:  orgLimit,
+		SiteRequestsPerMinute: siteLimit,
 	}
 }
 

@@ -121,6 +121,70 @@ session_cache_path = "` + cacheDir + `"
 	}
 }
 
+func TestConfigRequestLimitsFromHCL(t *testing.T) {
+	clearConfigEnv(t)
+	cases := []struct {
+		name          string
+		settings      string
+		env           string
+		org, site     int
+		wantOrgString string
+	}{
+		{"unset means the client's default", "", "", 0, 0, ""},
+		{"numbers", "org_requests_per_minute = 120\nsite_requests_per_minute = 900\n", "",
+			120, 900, "120"},
+		{"zero turns the limiters off",
+			"org_requests_per_minute = 0\nsite_requests_per_minute = \"0\"\n", "",
+			atlassian.NoLimit, atlassian.NoLimit, "0"},
+		{"environment", "", "90", 90, 0, "90"},
+		{"spc wins over environment", "org_requests_per_minute = 60\n", "90", 60, 0, "60"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.env != "" {
+				t.Setenv("CONFLUENCE_ORG_REQUESTS_PER_MINUTE", tc.env)
+			}
+			conn, err := parseConnection(t, "api_key = \"k\"\n"+tc.settings)
+			if err != nil {
+				t.Fatalf("parse: %v", err)
+			}
+			got, err := GetConfig(conn)
+			if err != nil {
+				t.Fatalf("GetConfig: %v", err)
+			}
+			if got.OrgRequestsPerMinute != tc.wantOrgString {
+				t.Errorf("org_requests_per_minute = %q, want %q", got.OrgRequestsPerMinute,
+					tc.wantOrgString)
+			}
+			opts := got.ClientOptions()
+			if opts.OrgRequestsPerMinute != tc.org {
+				t.Errorf("OrgRequestsPerMinute = %d, want %d", opts.OrgRequestsPerMinute, tc.org)
+			}
+			if opts.SiteRequestsPerMinute != tc.site {
+				t.Errorf("SiteRequestsPerMinute = %d, want %d", opts.SiteRequestsPerMinute,
+					tc.site)
+			}
+		})
+	}
+}
+
+func TestConfigRequestLimitErrorNamesValue(t *testing.T) {
+	clearConfigEnv(t)
+	conn, err := parseConnection(t, "api_key = \"k\"\norg_requests_per_minute = -3\n")
+	if err != nil {
+		t.Fatalf("parse: %v", err)
+	}
+	_, err = GetConfig(conn)
+	if err == nil {
+		t.Fatal("GetConfig accepted org_requests_per_minute = -3")
+	}
+	for _, want := range []string{"org_requests_per_minute", `"-3"`, "0 to turn the limiter off"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not contain %s", err, want)
+		}
+	}
+}
+
 func TestConfigAPIKeyRouteFromHCL(t *testing.T) {
 	clearConfigEnv(t)
 	body := `
@@ -292,6 +356,12 @@ func TestConfigValidationNamesSetting(t *testing.T) {
 			Config{APIKey: "k", AdminAPIURL: "https://api.example.com/?x=1"}, "admin_api_url"},
 		{"relative session cache path",
 			Config{APIKey: "k", SessionCachePath: "sessions"}, "session_cache_path"},
+		{"negative org request rate",
+			Config{APIKey: "k", OrgRequestsPerMinute: "-1"}, "org_requests_per_minute"},
+		{"fractional site request rate",
+			Config{APIKey: "k", SiteRequestsPerMinute: "2.5"}, "site_requests_per_minute"},
+		{"org request rate with unit",
+			Config{APIKey: "k", OrgRequestsPerMinute: "180/min"}, "org_requests_per_minute"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -74,6 +74,12 @@ func pacedContext(ctx context.Context, d *plugin.QueryData) context.Context {
 	})
 }
 
+// LoopbackLimitSettings are connection settings that turn off the org and
+// site limiters every connection of the process shares. With
+// LoopbackRateLimiters, they let a local emulator on loopback serve as
+// fast as it can.
+const LoopbackLimitSettings = "org_requests_per_minute = 0\nsite_requests_per_minute = 0\n"
+
 // LoopbackRateLimiters returns the plugin's limiters with their rates
 // raised so far that a local emulator on loopback never waits on them.
 // The demo and the benchmarks pass them to the plugin in place of the

@@ -100,13 +100,17 @@ func startHarnessWith(t *testing.T, opts harnessOptions) *harness {
 	h := &harness{emu: emu, info: emu.Info()}
 	h.server = plugin.Server(&plugin.ServeOpts{PluginName: PluginName, PluginFunc: Plugin})
 
-	sessionBody := h.info.Config + "\nsession_cache_path = \"" + t.TempDir() + "\"\n"
+	// LoopbackLimitSettings turns off the shared org and site limiters,
+	// as the raised SDK limiters below do for the per-connection ones.
+	sessionBody := h.info.Config + "\nsession_cache_path = \"" + t.TempDir() + "\"\n" +
+		LoopbackLimitSettings
 	// A second connection for the same admin and cache, configured
 	// differently, must reuse the first one's session.
 	sharedBody := sessionBody + "org_id = \"" + h.info.OrgID + "\"\n"
 	apiKeyBody := fmt.Sprintf("api_key = %q\napi_token = %q\nemail = %q\n"+
 		"admin_api_url = %q\nsession_cache_path = %q\n",
-		h.info.APIKey, h.info.APIToken, h.info.Email, h.info.AdminAPIURL, t.TempDir())
+		h.info.APIKey, h.info.APIToken, h.info.Email, h.info.AdminAPIURL, t.TempDir()) +
+		LoopbackLimitSettings
 	noCacheBody := sessionBody + "inventory_cache_ttl = 0\n"
 	configs := []*proto.ConnectionConfig{
 		connectionConfig(sessionConnection, sessionBody),
@@ -117,7 +121,8 @@ func startHarnessWith(t *testing.T, opts harnessOptions) *harness {
 	if opts.proxy != nil {
 		proxyBody := fmt.Sprintf("api_key = %q\napi_token = %q\nemail = %q\n"+
 			"admin_api_url = %q\nsession_cache_path = %q\n",
-			h.info.APIKey, h.info.APIToken, h.info.Email, opts.proxy(t, h.info), t.TempDir())
+			h.info.APIKey, h.info.APIToken, h.info.Email, opts.proxy(t, h.info), t.TempDir()) +
+			LoopbackLimitSettings
 		configs = append(configs, connectionConfig(proxyConnection, proxyBody))
 	}
 	res, err := h.server.SetAllConnectionConfigs(&proto.SetAllConnectionConfigsRequest{

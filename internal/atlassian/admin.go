@@ -72,7 +72,9 @@ func (c *Client) ResolveOrgID(ctx context.Context) (string, error) {
 			Problem: "not found: the credentials administer no organization",
 			Fix:     "use the credentials of an org admin, or an API key of the org"}
 	case 1:
-		c.orgID = orgs[0].ID
+		id := orgs[0].ID
+		c.orgID = id
+		c.knownOrg.Store(&id)
 		return c.orgID, nil
 	}
 	names := make([]string, len(orgs))

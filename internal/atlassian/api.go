@@ -49,6 +49,15 @@ type Options struct {
 	// RequestTimeout bounds one HTTP exchange, body included. Zero means
 	// DefaultRequestTimeout.
 	RequestTimeout time.Duration
+
+	// OrgRequestsPerMinute paces the Admin API requests of the org. Every
+	// Client of the process that reads the same org through the same host
+	// waits on one shared limiter. Zero means DefaultOrgRequestsPerMinute
+	// and NoLimit turns the limiter off.
+	OrgRequestsPerMinute int
+	// SiteRequestsPerMinute paces the REST requests of each Confluence
+	// site the same way, with one limiter per site.
+	SiteRequestsPerMinute int
 }
 
 // Logger is the subset of hclog.Logger the client uses, so that the

@@ -54,7 +54,8 @@ func TestConfluenceBillingUnavailableWithAPIKey(t *testing.T) {
 	info := emu.Info()
 	c, err := atlassian.NewClient(atlassian.Options{AdminAPIURL: info.AdminAPIURL,
 		APIKey: info.APIKey, Email: info.Email, APIToken: info.APIToken,
-		SessionCacheDir: t.TempDir()})
+		SessionCacheDir: t.TempDir(), OrgRequestsPerMinute: atlassian.NoLimit,
+		SiteRequestsPerMinute: atlassian.NoLimit})
 	if err != nil {
 		t.Fatalf("create client: %v", err)
 	}

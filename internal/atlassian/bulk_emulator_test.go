@@ -34,7 +34,7 @@ func apiKeyEmulatorClient(t *testing.T, emu *emulator.Emulator) *atlassian.Clien
 	t.Helper()
 	info := emu.Info()
 	c, err := atlassian.NewClient(atlassian.Options{AdminAPIURL: info.AdminAPIURL,
-		APIKey: info.APIKey, OrgID: info.OrgID})
+		APIKey: info.APIKey, OrgID: info.OrgID, OrgRequestsPerMinute: atlassian.NoLimit})
 	if err != nil {
 		t.Fatalf("create client: %v", err)
 	}

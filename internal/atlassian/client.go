@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -28,8 +29,11 @@ type Client struct {
 	jitter func() float64
 	sess   *sessionManager // nil without a session route
 
-	orgMu sync.Mutex
-	orgID string // resolved org id
+	orgMu sync.Mutex // serializes ResolveOrgID
+	orgID string     // resolved org id, written under orgMu
+	// knownOrg is orgID for readers that must not wait on orgMu: the
+	// rate limiter lookup of a request sent while ResolveOrgID holds it.
+	knownOrg atomic.Pointer[string]
 }
 
 var (

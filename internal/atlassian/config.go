@@ -150,6 +150,18 @@ func (o Options) Validate() error {
 	if o.RequestTimeout < 0 {
 		add("request_timeout", "invalid: the timeout is negative", "set a positive duration")
 	}
+	for _, r := range []struct {
+		setting string
+		value   int
+	}{
+		{"org_requests_per_minute", o.OrgRequestsPerMinute},
+		{"site_requests_per_minute", o.SiteRequestsPerMinute},
+	} {
+		if r.value < NoLimit {
+			add(r.setting, fmt.Sprintf("invalid value %d: the rate is negative", r.value),
+				"set a positive number of requests a minute, or 0 to turn the limiter off")
+		}
+	}
 	switch len(errs) {
 	case 0:
 		return nil

@@ -44,6 +44,9 @@ func sessionClient(t *testing.T, info emulator.Info, email, password string) *at
 		Password:        password,
 		TOTPSecret:      info.TOTPSecret,
 		SessionCacheDir: t.TempDir(),
+		// The shared limiters have tests of their own in limits_test.go.
+		OrgRequestsPerMinute:  atlassian.NoLimit,
+		SiteRequestsPerMinute: atlassian.NoLimit,
 	})
 	if err != nil {
 		t.Fatalf("create client: %v", err)

@@ -133,6 +133,7 @@ func (f *fakeAtlassian) options(t *testing.T) Options {
 		IdentityURL: f.id.URL, AdminHubURL: f.hub.URL, AdminAPIURL: f.api.URL,
 		Email: testEmail, Password: testPassword, TOTPSecret: testSecret,
 		SessionCacheDir: t.TempDir(), Now: f.clock.Now, OrgID: testOrgID,
+		OrgRequestsPerMinute: NoLimit, SiteRequestsPerMinute: NoLimit,
 	}
 }
 

@@ -243,13 +243,15 @@ func FuzzEndpointDecoders(f *testing.F) {
 	noSleep := func(context.Context, time.Duration) error { return nil }
 	keyed, err := NewClient(Options{AdminAPIURL: srv.URL, AdminHubURL: srv.URL,
 		IdentityURL: srv.URL, APIKey: testAPIKey, Email: testEmail, APIToken: testAPIToken,
-		OrgID: testOrgID, SessionCacheDir: f.TempDir(), RequestTimeout: 5 * time.Second})
+		OrgID: testOrgID, SessionCacheDir: f.TempDir(), RequestTimeout: 5 * time.Second,
+		OrgRequestsPerMinute: NoLimit, SiteRequestsPerMinute: NoLimit})
 	if err != nil {
 		f.Fatal(err)
 	}
 	session, err := NewClient(Options{AdminAPIURL: srv.URL, AdminHubURL: srv.URL,
 		IdentityURL: srv.URL, SessionToken: "session-value", OrgID: testOrgID,
-		SessionCacheDir: f.TempDir(), RequestTimeout: 5 * time.Second})
+		SessionCacheDir: f.TempDir(), RequestTimeout: 5 * time.Second,
+		OrgRequestsPerMinute: NoLimit, SiteRequestsPerMinute: NoLimit})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -20,18 +20,17 @@ func WithPacer(ctx context.Context, pace func(context.Context) error) context.Co
 	return context.WithValue(ctx, pacerKey{}, pace)
 }
 
-// pace waits on the pacer of ctx, if any, before one request of o.
+// pace waits on the pacer of ctx, if any, and then on the limiter the
+// process shares for the org or site of o, before one request of o.
 func (c *Client) pace(ctx context.Context, o *outgoing) error {
 	if o.route.Host == HostIdentity {
 		return nil
 	}
-	pace, _ := ctx.Value(pacerKey{}).(func(context.Context) error)
-	if pace == nil {
-		return nil
+	if pace, _ := ctx.Value(pacerKey{}).(func(context.Context) error); pace != nil {
+		if err := pace(ctx); err != nil {
+			return fmt.Errorf("%s request stopped while waiting for the rate limiter: %w",
+				o.name(), err)
+		}
 	}
-	if err := pace(ctx); err != nil {
-		return fmt.Errorf("%s request stopped while waiting for the rate limiter: %w",
-			o.name(), err)
-	}
-	return nil
+	return c.waitShared(ctx, o)
 }

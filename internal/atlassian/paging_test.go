@@ -71,7 +71,8 @@ func apiKeyClient(t *testing.T, srv *httptest.Server) (*Client, *fakeClock) {
 	t.Helper()
 	clock := newFakeClock(t0)
 	c, err := NewClient(Options{APIKey: testAPIKey, AdminAPIURL: srv.URL, Now: clock.Now,
-		Email: testEmail, APIToken: testAPIToken, RequestTimeout: 5 * time.Second})
+		Email: testEmail, APIToken: testAPIToken, RequestTimeout: 5 * time.Second,
+		OrgRequestsPerMinute: NoLimit, SiteRequestsPerMinute: NoLimit})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -111,11 +111,11 @@ func benchScans(ctx context.Context) ([]result, string, error) {
 }
 
 // pluginConfig is the connection block of the scan benchmarks: the API
-// key route, which signs in with no session, and no inventory cache, so
-// that every scan reads the org's pages and streams them.
+// key route, which signs in with no session, no inventory cache, so that
+// every scan reads the org's pages and streams them, and no pacing.
 func pluginConfig(info emulator.Info) string {
 	return fmt.Sprintf("api_key = %q\norg_id = %q\nadmin_api_url = %q\ninventory_cache_ttl = 0\n",
-		info.APIKey, info.OrgID, info.AdminAPIURL)
+		info.APIKey, info.OrgID, info.AdminAPIURL) + confluence.LoopbackLimitSettings
 }
 
 // scanRate is one path's fastest scan.

@@ -26,7 +26,9 @@ func clearEnv(t *testing.T) {
 	for _, name := range []string{"CONFLUENCE_EMAIL", "CONFLUENCE_PASSWORD",
 		"CONFLUENCE_TOTP_SECRET", "CONFLUENCE_ORG_ID", "CONFLUENCE_API_KEY",
 		"CONFLUENCE_API_TOKEN", "CONFLUENCE_SESSION_TOKEN", "CONFLUENCE_IDENTITY_URL",
-		"CONFLUENCE_ADMIN_HUB_URL", "CONFLUENCE_ADMIN_API_URL", "CONFLUENCE_SITES"} {
+		"CONFLUENCE_ADMIN_HUB_URL", "CONFLUENCE_ADMIN_API_URL", "CONFLUENCE_SITES",
+		"CONFLUENCE_INVENTORY_CACHE_TTL", "CONFLUENCE_PRICES",
+		"CONFLUENCE_ORG_REQUESTS_PER_MINUTE", "CONFLUENCE_SITE_REQUESTS_PER_MINUTE"} {
 		t.Setenv(name, "")
 	}
 	t.Setenv("CONFLUENCE_SESSION_CACHE_PATH", t.TempDir())
@@ -69,6 +71,9 @@ func TestMainExitCodes(t *testing.T) {
 		{[]string{"emulator", "--now", "yesterday"}, ExitUsage, ""},
 		{[]string{"emulator", "--addr", "192.0.2.1"}, ExitUsage, ""},
 		{[]string{"emulator", "extra"}, ExitUsage, ""},
+		{[]string{"emulator", "--rate-limit", "-1"}, ExitUsage, ""},
+		{[]string{"emulator", "--rate-burst", "20"}, ExitUsage, ""},
+		{[]string{"emulator", "--rate-limit", "60", "--rate-burst", "-2"}, ExitUsage, ""},
 	}
 	for _, tc := range cases {
 		code, stdout, stderr := run(t, tc.args...)
@@ -397,5 +402,33 @@ func TestSpcCheckedWithEnvPrices(t *testing.T) {
 	}
 	if !strings.Contains(stderr, "prices") {
 		t.Errorf("error %q does not name the prices setting", stderr)
+	}
+}
+
+// TestSpcCheckedWithEnvRequestLimit shows a bad request limit, from the
+// file or the environment, fails at start and names the setting and value.
+func TestSpcCheckedWithEnvRequestLimit(t *testing.T) {
+	for _, tc := range []struct{ name, settings, env, setting, value string }{
+		{"file", "  site_requests_per_minute = \"fast\"\n", "", "site_requests_per_minute", "fast"},
+		{"environment", "", "-10", "org_requests_per_minute", "-10"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clearEnv(t)
+			if tc.env != "" {
+				t.Setenv("CONFLUENCE_ORG_REQUESTS_PER_MINUTE", tc.env)
+			}
+			path := writeFile(t, "connection \"confluence\" {\n  plugin = \"confluence\"\n"+
+				"  api_key = \"key-for-the-test\"\n"+tc.settings+
+				"  admin_api_url = \"http://127.0.0.1:1\"\n}\n")
+			code, _, stderr := run(t, "query", "--config", path, "select 1")
+			if code != ExitUsage {
+				t.Fatalf("exit code %d, want %d (stderr %q)", code, ExitUsage, stderr)
+			}
+			for _, want := range []string{tc.setting, `"` + tc.value + `"`} {
+				if !strings.Contains(stderr, want) {
+					t.Errorf("error %q does not contain %s", stderr, want)
+				}
+			}
+		})
 	}
 }

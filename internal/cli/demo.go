@@ -80,12 +80,13 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	engine, err := sqlengine.Open(ctx, sqlengine.Options{
-		PluginFunc:       confluence.Plugin,
-		PluginName:       "local/confluence",
-		ConnectionName:   "confluence",
-		ConnectionConfig: info.Config + fmt.Sprintf("\nsession_cache_path = %q\n", cacheDir),
-		ExactQual:        confluence.ExactQual,
-		RateLimiters:     confluence.LoopbackRateLimiters(),
+		PluginFunc:     confluence.Plugin,
+		PluginName:     "local/confluence",
+		ConnectionName: "confluence",
+		ConnectionConfig: info.Config + fmt.Sprintf("\nsession_cache_path = %q\n", cacheDir) +
+			confluence.LoopbackLimitSettings,
+		ExactQual:    confluence.ExactQual,
+		RateLimiters: confluence.LoopbackRateLimiters(),
 	})
 	if err != nil {
 		return err

@@ -32,6 +32,8 @@ func runEmulator(args []string, stdout, stderr io.Writer) error {
 	now := fs.String("now", "", "data clock as RFC 3339 time or YYYY-MM-DD date (default: current time)")
 	rateLimit := fs.Int("rate-limit", 0, "requests a minute the org's admin hub and Admin API "+
 		"routes accept together before answering 429 (token bucket); 0 means no limit")
+	rateBurst := fs.Int("rate-burst", 0, "requests that --rate-limit lets pass at once after "+
+		"a pause (the bucket size); 0 means one minute's requests")
 	logLevel := addLogLevelFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -58,6 +60,10 @@ func runEmulator(args []string, stdout, stderr io.Writer) error {
 		return usagef("invalid --rate-limit %d: use 0 (no limit) or a number of requests a minute",
 			*rateLimit)
 	}
+	if *rateBurst < 0 || *rateBurst > 0 && *rateLimit == 0 {
+		return usagef("invalid --rate-burst %d: use a positive number together with --rate-limit",
+			*rateBurst)
+	}
 
 	opts := emulator.Options{
 		Users:            *users,
@@ -68,6 +74,7 @@ func runEmulator(args []string, stdout, stderr io.Writer) error {
 		AllowNonLoopback: *allowNonLoopback,
 	}
 	opts.RateLimitPerMinute = *rateLimit
+	opts.RateLimitBurst = *rateBurst
 	// The access log holds method, path and status only.
 	if level := os.Getenv(logLevelEnv); level == "info" || level == "debug" || level == "trace" {
 		opts.Logger = stderr

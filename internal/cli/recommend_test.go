@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/confluence-finops/steampipe-plugin-confluence/confluence"
 	"github.com/confluence-finops/steampipe-plugin-confluence/internal/emulator"
 )
 
@@ -43,7 +44,7 @@ func TestRecommendJSONAgainstEmulator(t *testing.T) {
 	t.Cleanup(func() { emu.Close() })
 	info := emu.Info()
 	path := writeFile(t, "connection \"confluence\" {\n  plugin = \"confluence\"\n"+
-		info.Config+"\n  session_cache_path = \""+t.TempDir()+"\"\n}\n"+fastLimiters)
+		info.Config+"\n"+confluence.LoopbackLimitSettings+"  session_cache_path = \""+t.TempDir()+"\"\n}\n"+fastLimiters)
 	code, stdout, stderr := run(t, "recommend", "--config", path, "--output", "json",
 		"--as-of", "2026-05-01", "--inactive-days", "60")
 	if code != ExitOK {
@@ -132,7 +133,8 @@ func TestRecommendUsesConfiguredTiers(t *testing.T) {
 		"  tiers = [" + strings.Join(tiers, ", ") + "] }]\n"
 	annualAlarms := func(extra string) (alarms int, reasons []string) {
 		path := writeFile(t, "connection \"confluence\" {\n  plugin = \"confluence\"\n"+
-			info.Config+"\n"+extra+"  session_cache_path = \""+t.TempDir()+"\"\n}\n"+fastLimiters)
+			info.Config+"\n"+extra+confluence.LoopbackLimitSettings+
+			"  session_cache_path = \""+t.TempDir()+"\"\n}\n"+fastLimiters)
 		code, stdout, stderr := run(t, "recommend", "--config", path, "--output", "json",
 			"--as-of", "2026-05-01", "--inactive-days", "60")
 		if code != ExitOK {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/confluence-finops/steampipe-plugin-confluence/confluence"
 	"github.com/confluence-finops/steampipe-plugin-confluence/internal/emulator"
 )
 
@@ -23,7 +24,7 @@ func TestRecommendHTMLToFile(t *testing.T) {
 	t.Cleanup(func() { emu.Close() })
 	info := emu.Info()
 	path := writeFile(t, "connection \"confluence\" {\n  plugin = \"confluence\"\n"+
-		info.Config+"\n  session_cache_path = \""+t.TempDir()+"\"\n}\n"+fastLimiters)
+		info.Config+"\n"+confluence.LoopbackLimitSettings+"  session_cache_path = \""+t.TempDir()+"\"\n}\n"+fastLimiters)
 	out := filepath.Join(t.TempDir(), "report.html")
 	code, stdout, stderr := run(t, "recommend", "--config", path, "--output", "html",
 		"--out", out, "--as-of", "2026-05-01", "--inactive-days", "60")

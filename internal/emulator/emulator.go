@@ -49,12 +49,15 @@ type Options struct {
 
 	// RateLimitPerMinute limits the requests of the org's admin hub and
 	// Admin API routes, both hosts together, to this many a minute; 0
-	// means no limit. The limit is a token bucket of RateLimitPerMinute
+	// means no limit. The limit is a token bucket of RateLimitBurst
 	// tokens that starts full and refills continuously, so a burst of
-	// RateLimitPerMinute requests passes at once. Requests over it get
-	// 429 with Retry-After and X-RateLimit-Reset. Only requests that pass
-	// the credential check take a token; sign-in and site requests take none.
+	// that many requests passes at once. Requests over it get 429 with
+	// Retry-After and X-RateLimit-Reset. Only requests that pass the
+	// credential check take a token; sign-in and site requests take none.
 	RateLimitPerMinute int
+	// RateLimitBurst is the size of that bucket. 0 means
+	// RateLimitPerMinute, one minute's requests.
+	RateLimitBurst int
 
 	// LegacyUserManagement puts the org on the original user management
 	// experience: a v2 user search that expands productAccess gets 400
@@ -181,6 +184,10 @@ func New(opts Options) (*Emulator, error) {
 		return nil, fmt.Errorf("invalid RateLimitPerMinute %d: must be >= 0 (0 means no limit)",
 			opts.RateLimitPerMinute)
 	}
+	if opts.RateLimitBurst < 0 || opts.RateLimitBurst > 0 && opts.RateLimitPerMinute == 0 {
+		return nil, fmt.Errorf("invalid RateLimitBurst %d: must be >= 0, and set only with "+
+			"RateLimitPerMinute", opts.RateLimitBurst)
+	}
 	if opts.SessionRefreshAfter == 0 {
 		opts.SessionRefreshAfter = DefaultSessionRefreshAfter
 	}
@@ -208,7 +215,7 @@ func New(opts Options) (*Emulator, error) {
 		clock:      time.Now,
 	}
 	if opts.RateLimitPerMinute > 0 {
-		e.limiter = newRateLimiter(opts.RateLimitPerMinute, e.clock())
+		e.limiter = newRateLimiter(opts.RateLimitPerMinute, opts.RateLimitBurst, e.clock())
 	}
 	e.byEmail[strings.ToLower(e.org.Admin.Email)] = e.org.Admin
 	for kind, u := range e.org.DeadEnds {

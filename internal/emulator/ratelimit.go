@@ -7,23 +7,27 @@ import (
 	"time"
 )
 
-// rateLimiter is the org's token bucket. It holds at most perMinute
-// tokens, starts full and refills continuously at perMinute tokens a
-// minute; each request takes one token. A client may therefore send
-// perMinute requests at once, then one every minute/perMinute. This is
-// the model of golang.org/x/time/rate, so a client paced by such a
-// limiter with the same rate and burst never sees a 429.
+// rateLimiter is the org's token bucket. It holds at most burst tokens,
+// starts full and refills continuously at perMinute tokens a minute; each
+// request takes one token. A client may therefore send burst requests at
+// once, then one every minute/perMinute. This is the model of
+// golang.org/x/time/rate, so a client paced by such a limiter with the
+// same rate and a burst no larger never sees a 429.
 //
 // NOTE: Atlassian publishes no rate-limit algorithm or numbers; the
 // token bucket is the emulator's choice, not a copy of Atlassian's.
 type rateLimiter struct {
 	perMinute int
+	burst     int
 	tokens    float64
 	last      time.Time
 }
 
-func newRateLimiter(perMinute int, now time.Time) *rateLimiter {
-	return &rateLimiter{perMinute: perMinute, tokens: float64(perMinute), last: now}
+func newRateLimiter(perMinute, burst int, now time.Time) *rateLimiter {
+	if burst == 0 {
+		burst = perMinute
+	}
+	return &rateLimiter{perMinute: perMinute, burst: burst, tokens: float64(burst), last: now}
 }
 
 // take refills the bucket up to now and takes one token. It returns the
@@ -31,7 +35,7 @@ func newRateLimiter(perMinute int, now time.Time) *rateLimiter {
 func (l *rateLimiter) take(now time.Time) (ok bool, remaining int, wait time.Duration) {
 	perSecond := float64(l.perMinute) / 60
 	if elapsed := now.Sub(l.last); elapsed > 0 {
-		l.tokens = math.Min(float64(l.perMinute), l.tokens+elapsed.Seconds()*perSecond)
+		l.tokens = math.Min(float64(l.burst), l.tokens+elapsed.Seconds()*perSecond)
 		l.last = now
 	}
 	if l.tokens >= 1 {

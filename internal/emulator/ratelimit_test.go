@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -34,7 +35,7 @@ func useManualClock(e *Emulator) *manualClock {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.clock = c.now
-	e.limiter = newRateLimiter(e.opts.RateLimitPerMinute, c.now())
+	e.limiter = newRateLimiter(e.opts.RateLimitPerMinute, e.opts.RateLimitBurst, c.now())
 	return c
 }
 
@@ -311,5 +312,43 @@ func TestUsersSearchMaxOrgDeepPage(t *testing.T) {
 	}
 	if got != want || want == 0 {
 		t.Errorf("users from the deep cursor %d, want %d (> 0)", got, want)
+	}
+}
+
+func TestRateLimitBurstSmallerThanMinute(t *testing.T) {
+	e := startEmulator(t, Options{Users: 20, RateLimitPerMinute: 600, RateLimitBurst: 2})
+	clock := useManualClock(e)
+	for i := 0; i < 2; i++ {
+		if a := do(t, orgsRequest(e)); a.status != http.StatusOK {
+			t.Fatalf("request %d: status %d, want 200 within the burst of 2", i, a.status)
+		}
+	}
+	if a := do(t, orgsRequest(e)); a.status != http.StatusTooManyRequests {
+		t.Fatalf("third request: status %d, want 429 past the burst of 2", a.status)
+	}
+	// 600 a minute refill one token every 100 ms, and the bucket holds 2
+	// however long the pause.
+	clock.advance(time.Minute)
+	for i := 0; i < 2; i++ {
+		if a := do(t, orgsRequest(e)); a.status != http.StatusOK {
+			t.Fatalf("request %d after a pause: status %d, want 200", i, a.status)
+		}
+	}
+	if a := do(t, orgsRequest(e)); a.status != http.StatusTooManyRequests {
+		t.Errorf("third request after a pause: status %d, want 429", a.status)
+	}
+	clock.advance(100 * time.Millisecond)
+	if a := do(t, orgsRequest(e)); a.status != http.StatusOK {
+		t.Errorf("request 100 ms later: status %d, want 200", a.status)
+	}
+}
+
+func TestRateLimitBurstNeedsRate(t *testing.T) {
+	for _, opts := range []Options{{Users: 20, RateLimitBurst: -1, RateLimitPerMinute: 60},
+		{Users: 20, RateLimitBurst: 5}} {
+		if _, err := New(opts); err == nil || !strings.Contains(err.Error(), "RateLimitBurst") {
+			t.Errorf("New with burst %d and %d a minute: error %v, want one naming "+
+				"RateLimitBurst", opts.RateLimitBurst, opts.RateLimitPerMinute, err)
+		}
 	}
 }

@@ -64,8 +64,9 @@ func newFixture() (*fixture, error) {
 	ctx := context.Background()
 	engine, err := sqlengine.Open(ctx, sqlengine.Options{
 		PluginFunc: confluence.Plugin, PluginName: "local/confluence",
-		ConnectionConfig: emu.Info().Config + fmt.Sprintf("\nsession_cache_path = %q\n", dir),
-		ExactQual:        confluence.ExactQual, RateLimiters: fast,
+		ConnectionConfig: emu.Info().Config + fmt.Sprintf("\nsession_cache_path = %q\n", dir) +
+			confluence.LoopbackLimitSettings,
+		ExactQual: confluence.ExactQual, RateLimiters: fast,
 	})
 	if err != nil {
 		return nil, err
