@@ -121,19 +121,6 @@ func (o *loadOrg) wantRows(table string) int {
 	return -1
 }
 
-// adminRequests returns the requests the org's admin hub and Admin API
-// routes received, including those rejected with 429. These routes share
-// the emulator's per-org rate limit.
-func adminRequests(c emulator.Counts) int64 {
-	var n int64
-	for _, route := range []string{emulator.RouteOrgs, emulator.RouteDirectories,
-		emulator.RouteWorkspaces, emulator.RouteUsersSearch, emulator.RouteLastActive,
-		emulator.RouteGroupsSearch} {
-		n += c.Requests[route]
-	}
-	return n
-}
-
 // executeLoad runs one scan and returns its rows. It returns failures as
 // errors, because it runs outside the test goroutine.
 func executeLoad(ctx context.Context, server *sdkgrpc.PluginServer, callID string,
@@ -350,7 +337,7 @@ func TestLoadManyOrgsOneProcess(t *testing.T) {
 		if c.SignIns != 1 {
 			t.Errorf("org %d: %d sign-ins for one admin account, want 1", i, c.SignIns)
 		}
-		t.Logf("org %d: %d admin requests, %d rate limited", i, adminRequests(c), c.RateLimited)
+		t.Logf("org %d: %d admin requests, %d rate limited", i, c.AdminRequests, c.RateLimited)
 	}
 	limited := orgs[0].emu.Counts()
 	if limited.RateLimited != 0 {
@@ -359,7 +346,7 @@ func TestLoadManyOrgsOneProcess(t *testing.T) {
 	}
 	// Each request but the org list waits for a token of the org's limiter.
 	allowed := int64(1 + 10 + 3*elapsed.Seconds())
-	if got := adminRequests(limited); got > allowed {
+	if got := limited.AdminRequests; got > allowed {
 		t.Errorf("two connections sent %d admin requests in %s, more than the org's "+
 			"shared limiter allows (%d)", got, elapsed.Round(time.Millisecond), allowed)
 	}
@@ -415,7 +402,7 @@ func runSharedOrg(t *testing.T, perMinute int, sdkPerMinute float32, settings st
 	started := time.Now()
 	runLoad(t, ctx, server, "activity", queries)
 	run := sharedOrgRun{counts: org.emu.Counts(), elapsed: time.Since(started)}
-	run.requests = adminRequests(run.counts)
+	run.requests = run.counts.AdminRequests
 	if run.counts.SignIns != 1 {
 		t.Errorf("%d sign-ins for one admin account, want 1", run.counts.SignIns)
 	}

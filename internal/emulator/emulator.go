@@ -118,6 +118,10 @@ type Counts struct {
 	// RateLimited counts 429 responses: those of the rate limit and those
 	// injected by Faults.RateLimited.
 	RateLimited int64 `json:"rate_limited"`
+	// AdminRequests counts the admin hub and Admin API requests that
+	// passed the credential check: the requests the rate limit applies
+	// to, those it rejected included.
+	AdminRequests int64 `json:"admin_requests"`
 }
 
 // credentials are the secrets of one emulator run.

@@ -53,6 +53,7 @@ func (l *rateLimiter) take(now time.Time) (ok bool, remaining int, wait time.Dur
 // 8601 time a request is accepted again) and returns false.
 func (e *Emulator) limitRate(w http.ResponseWriter) bool {
 	e.mu.Lock()
+	e.counts.AdminRequests++
 	if e.limiter == nil {
 		e.mu.Unlock()
 		return true

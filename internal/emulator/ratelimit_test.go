@@ -341,6 +341,13 @@ func TestRateLimitBurstSmallerThanMinute(t *testing.T) {
 	if a := do(t, orgsRequest(e)); a.status != http.StatusOK {
 		t.Errorf("request 100 ms later: status %d, want 200", a.status)
 	}
+	c := e.Counts()
+	if c.AdminRequests != 7 {
+		t.Errorf("AdminRequests = %d, want 7, the 429s included", c.AdminRequests)
+	}
+	if c.RateLimited != 2 {
+		t.Errorf("RateLimited = %d, want 2", c.RateLimited)
+	}
 }
 
 func TestRateLimitBurstNeedsRate(t *testing.T) {
