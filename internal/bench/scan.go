@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -287,6 +288,9 @@ func launchPlugin(ctx context.Context, binary string, info emulator.Info) (*plug
 		StartTimeout: time.Minute,
 	})
 	p := &pluginProcess{client: client, cmd: cmd}
+	// NewPluginClient writes a trace line through the standard log
+	// package, which the figures on stdout have no use for.
+	log.SetOutput(io.Discard)
 	pc, err := sdkgrpc.NewPluginClient(client, pluginName)
 	if err != nil {
 		p.close()
