@@ -104,13 +104,14 @@ connection "confluence" {
   # Admin API requests a minute for the org, shared by every connection of
   # this plugin process that reads the same org, in bursts of up to 10.
   # When connections of one org set different values, the lowest applies.
-  # 0 turns the org's limiter off. An estimate: Atlassian publishes no
-  # limits.
+  # 0 turns the limiter off for this connection only. An estimate:
+  # Atlassian publishes no limits.
   # Default: 180. Environment variable: CONFLUENCE_ORG_REQUESTS_PER_MINUTE.
   # org_requests_per_minute = 180
 
   # REST requests a minute for each Confluence site, shared the same way,
-  # in bursts of up to 20. 0 turns the site limiters off.
+  # in bursts of up to 20. 0 turns the site limiters off for this
+  # connection only.
   # Default: 600. Environment variable: CONFLUENCE_SITE_REQUESTS_PER_MINUTE.
   # site_requests_per_minute = 600
 

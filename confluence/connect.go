@@ -32,6 +32,7 @@ func connect(ctx context.Context, d *plugin.QueryData) (*atlassian.Client, error
 	}
 	opts := cfg.ClientOptions()
 	opts.Logger = clientLogger(plugin.Logger(ctx))
+	opts.LimiterOwner = "connection " + d.Connection.Name
 
 	client, err := atlassian.NewClient(opts)
 	if err != nil {

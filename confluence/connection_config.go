@@ -168,10 +168,20 @@ func requestsPerMinute(setting, value string) (int, error) {
 		return 0, nil
 	}
 	n, err := strconv.Atoi(value)
-	if err != nil || n < 0 {
+	problem := ""
+	switch {
+	case errors.Is(err, strconv.ErrRange):
+		problem = "too large"
+	case err != nil:
+		problem = "not a whole number of requests a minute"
+	case n < 0:
+		problem = "negative"
+	}
+	if problem != "" {
 		return 0, &atlassian.ConfigError{Setting: setting,
-			Problem: fmt.Sprintf("invalid value %q: not a whole number of requests a minute", value),
-			Fix:     "set a number such as 180, or 0 to turn the limiter off"}
+			Problem: fmt.Sprintf("invalid value %q: %s", value, problem),
+			Fix: fmt.Sprintf("set %s (or %s) to a number such as 180, or 0 to turn the "+
+				"limiter off", setting, "CONFLUENCE_"+strings.ToUpper(setting))}
 	}
 	if n == 0 {
 		return atlassian.NoLimit, nil

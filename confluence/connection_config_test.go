@@ -178,7 +178,8 @@ func TestConfigRequestLimitErrorNamesValue(t *testing.T) {
 	if err == nil {
 		t.Fatal("GetConfig accepted org_requests_per_minute = -3")
 	}
-	for _, want := range []string{"org_requests_per_minute", `"-3"`, "0 to turn the limiter off"} {
+	for _, want := range []string{"org_requests_per_minute", `"-3"`, "negative",
+		"CONFLUENCE_ORG_REQUESTS_PER_MINUTE", "0 to turn the limiter off"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not contain %s", err, want)
 		}
@@ -362,6 +363,9 @@ func TestConfigValidationNamesSetting(t *testing.T) {
 			Config{APIKey: "k", SiteRequestsPerMinute: "2.5"}, "site_requests_per_minute"},
 		{"org request rate with unit",
 			Config{APIKey: "k", OrgRequestsPerMinute: "180/min"}, "org_requests_per_minute"},
+		{"site request rate out of range",
+			Config{APIKey: "k", SiteRequestsPerMinute: "99999999999999999999"},
+			"site_requests_per_minute"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

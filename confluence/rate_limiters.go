@@ -40,9 +40,11 @@ const (
 //
 // NOTE: Atlassian publishes no request limits. The Admin API figure is an
 // estimate: about 200 requests a minute per org was observed on the
-// last-active-dates call, so the default stays at 180 a minute. Two
-// connections for one org each get their own budget. The site figure is
-// a guess sized well below what Confluence Cloud pages serve to a browser.
+// last-active-dates call, so the default stays at 180 a minute. These
+// limiters are per connection. The client's own org and site limiters,
+// which every connection of the process shares, keep two connections of
+// one org within the org's budget. The site figure is a guess sized well
+// below what Confluence Cloud pages serve to a browser.
 func rateLimiters() []*rate_limiter.Definition {
 	return []*rate_limiter.Definition{
 		{

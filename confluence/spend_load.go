@@ -99,7 +99,7 @@ func computeConnectionSpend(ctx context.Context, d *plugin.QueryData) ([]license
 	sites := make([]spendSite, 0, len(workspaces))
 	licensed := map[string]map[string]bool{} // cloud id -> licensed account ids
 	for _, w := range workspaces {
-		s, err := readSpendSite(ctx, client, w)
+		s, err := readSpendSite(ctx, client, orgID, w)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -148,12 +148,12 @@ func computeConnectionSpend(ctx context.Context, d *plugin.QueryData) ([]license
 // billing data. Billing data the admin hub does not give, for any
 // reason, leaves the site to the price table: the endpoints are
 // undocumented, and their failure must not hide the rest of the spend.
-func readSpendSite(ctx context.Context, client *atlassian.Client,
+func readSpendSite(ctx context.Context, client *atlassian.Client, orgID string,
 	w atlassian.Workspace) (spendSite, error) {
 	s := spendSite{CloudID: w.CloudID, URL: w.HostURL, Sandbox: w.Sandbox,
 		Capacity: w.Capacity}
 	if !w.Sandbox {
-		b, err := client.ConfluenceBilling(ctx, w.CloudID)
+		b, err := client.ConfluenceBilling(ctx, orgID, w.CloudID)
 		switch {
 		case err == nil:
 			s.Billing = &b

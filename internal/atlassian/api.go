@@ -50,14 +50,19 @@ type Options struct {
 	// DefaultRequestTimeout.
 	RequestTimeout time.Duration
 
-	// OrgRequestsPerMinute paces the Admin API requests of the org. Every
-	// Client of the process that reads the same org through the same host
-	// waits on one shared limiter. Zero means DefaultOrgRequestsPerMinute
-	// and NoLimit turns the limiter off.
+	// OrgRequestsPerMinute paces the Admin API and admin hub requests of
+	// the org. Every Client of the process that reads the same org waits
+	// on one shared limiter, which runs at the lowest rate its clients
+	// set. Zero means DefaultOrgRequestsPerMinute, and NoLimit makes this
+	// client skip the limiter.
 	OrgRequestsPerMinute int
 	// SiteRequestsPerMinute paces the REST requests of each Confluence
 	// site the same way, with one limiter per site.
 	SiteRequestsPerMinute int
+	// LimiterOwner names the caller in the shared limiters, for example
+	// the Steampipe connection. A new client with the same owner replaces
+	// the rates the old one set. Empty means the client alone.
+	LimiterOwner string
 }
 
 // Logger is the subset of hclog.Logger the client uses, so that the

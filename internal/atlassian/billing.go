@@ -103,16 +103,19 @@ type wireBillEstimate struct {
 	} `json:"lines"`
 }
 
-// ConfluenceBilling reads the Confluence subscription of a site from the
-// admin hub: its entitlement, edition, billing details and bill estimate.
+// ConfluenceBilling reads the Confluence subscription of a site of the
+// org from the admin hub: its entitlement, edition, billing details and
+// bill estimate. The org id selects the org's shared rate limiter, since
+// the billing paths name only the site.
 // It returns ErrBillingUnavailable without a session and wraps
 // ErrNoBillingData when the admin hub has no such data for the site.
-func (c *Client) ConfluenceBilling(ctx context.Context, cloudID string) (SiteBilling, error) {
+func (c *Client) ConfluenceBilling(ctx context.Context, orgID, cloudID string) (SiteBilling,
+	error) {
 	out := SiteBilling{CloudID: cloudID}
 	if c.sess == nil {
 		return out, ErrBillingUnavailable
 	}
-	ids := map[string]string{"cloudId": cloudID}
+	ids := map[string]string{"orgId": orgID, "cloudId": cloudID}
 
 	var group wireEntitlementGroup
 	if err := c.billingCall(ctx, EndpointEntitlementGroup, ids, &group); err != nil {
@@ -215,7 +218,7 @@ func (c *Client) billingCall(ctx context.Context, e Endpoint, ids map[string]str
 	if err != nil {
 		return err
 	}
-	o := &outgoing{route: r, base: c.hostBase(r), path: p}
+	o := &outgoing{route: r, base: c.hostBase(r), path: p, org: ids["orgId"]}
 	err = c.call(ctx, o, out)
 	var he *HTTPError
 	if errors.As(err, &he) && he.Status == http.StatusNotFound {

@@ -16,7 +16,7 @@ func TestConfluenceBillingThroughSession(t *testing.T) {
 	ctx := testContext(t)
 	org := emu.Org()
 	for _, s := range org.ConfluenceSites() {
-		got, err := c.ConfluenceBilling(ctx, s.CloudID)
+		got, err := c.ConfluenceBilling(ctx, info.OrgID, s.CloudID)
 		want, ok := emu.Billing(s)
 		if !ok {
 			if !errors.Is(err, atlassian.ErrNoBillingData) {
@@ -59,7 +59,7 @@ func TestConfluenceBillingUnavailableWithAPIKey(t *testing.T) {
 	if err != nil {
 		t.Fatalf("create client: %v", err)
 	}
-	_, err = c.ConfluenceBilling(testContext(t), info.Sites[0].CloudID)
+	_, err = c.ConfluenceBilling(testContext(t), info.OrgID, info.Sites[0].CloudID)
 	if !errors.Is(err, atlassian.ErrBillingUnavailable) {
 		t.Errorf("error = %v, want ErrBillingUnavailable", err)
 	}

@@ -34,6 +34,9 @@ type Client struct {
 	// knownOrg is orgID for readers that must not wait on orgMu: the
 	// rate limiter lookup of a request sent while ResolveOrgID holds it.
 	knownOrg atomic.Pointer[string]
+
+	// limiterOwner names the client's rates in the shared limiters.
+	limiterOwner string
 }
 
 var (
@@ -56,6 +59,14 @@ func NewClient(opts Options) (*Client, error) {
 	}
 	if c.timeout == 0 {
 		c.timeout = DefaultRequestTimeout
+	}
+	c.limiterOwner = opts.LimiterOwner
+	if c.limiterOwner == "" {
+		c.limiterOwner = fmt.Sprintf("client %p", c)
+	} else {
+		// A new client of the owner replaces the old one's rates, so that
+		// a changed setting applies at once, lower or higher.
+		forgetOwner(c.limiterOwner)
 	}
 
 	var err error
@@ -206,7 +217,7 @@ func (c *Client) newAdminRequest(e Endpoint, ids map[string]string) (*outgoing, 
 	if err != nil {
 		return nil, err
 	}
-	return &outgoing{route: r, base: c.hostBase(r), path: p}, nil
+	return &outgoing{route: r, base: c.hostBase(r), path: p, org: ids["orgId"]}, nil
 }
 
 // newSiteRequest builds a request of a site endpoint.

@@ -159,7 +159,7 @@ func (o Options) Validate() error {
 	} {
 		if r.value < NoLimit {
 			add(r.setting, fmt.Sprintf("invalid value %d: the rate is negative", r.value),
-				"set a positive number of requests a minute, or 0 to turn the limiter off")
+				"set a positive number of requests a minute, 0 for the default, or NoLimit")
 		}
 	}
 	switch len(errs) {

@@ -278,7 +278,7 @@ func FuzzEndpointDecoders(f *testing.F) {
 			_ = c.LicensedUsers(ctx, srv.URL, func(SiteUser) bool { return true })
 			_ = c.SiteGroups(ctx, srv.URL, func(Group) bool { return true })
 			_ = c.GroupMembers(ctx, srv.URL, "g1", func(SiteUser) bool { return true })
-			_, _ = c.ConfluenceBilling(ctx, "c1")
+			_, _ = c.ConfluenceBilling(ctx, testOrgID, "c1")
 		}
 		if ctx.Err() != nil {
 			t.Fatalf("the calls did not finish within 20 s")

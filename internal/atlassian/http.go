@@ -30,9 +30,12 @@ type outgoing struct {
 	routeName string
 	base      *url.URL
 	path      string
-	query     url.Values
-	body      []byte
-	bodyType  string
+	// org is the org id an admin request is counted against by the shared
+	// org limiter; empty means the client's resolved org id.
+	org      string
+	query    url.Values
+	body     []byte
+	bodyType string
 	// cookies go to the identity host only, during sign-in.
 	cookies []*http.Cookie
 	// session is the cookie value sent with the session credential.

@@ -3,6 +3,9 @@ package atlassian
 import (
 	"context"
 	"fmt"
+	"math"
+	"net"
+	"strings"
 	"sync"
 
 	"golang.org/x/time/rate"
@@ -10,16 +13,16 @@ import (
 
 // Request limits per org and per site, used when the matching option is 0.
 //
-// NOTE: Atlassian publishes no figures. The org default stays under the
-// about 200 requests a minute per org that one practitioner saw on the
-// last-active-dates call; the site default is an estimate.
+// NOTE: Atlassian publishes no figures, so both are estimates. One
+// practitioner saw about 200 requests a minute per org on the
+// last-active-dates call, and the org default stays under that.
 const (
 	DefaultOrgRequestsPerMinute  = 180
 	DefaultSiteRequestsPerMinute = 600
 )
 
 // NoLimit, as Options.OrgRequestsPerMinute or SiteRequestsPerMinute,
-// turns that shared limiter off.
+// turns that shared limiter off for the client.
 const NoLimit = -1
 
 // Burst sizes of the shared limiters: how many requests may leave at once
@@ -29,60 +32,128 @@ const (
 	siteBurst = 20
 )
 
+// limitSpec is the rate and burst one owner asks of a shared limiter.
+type limitSpec struct {
+	perMinute int
+	burst     int
+}
+
+// sharedEntry is one shared limiter with the rate each owner asked for.
+// The limiter runs at the lowest of them.
+type sharedEntry struct {
+	limiter *rate.Limiter
+	specs   map[string]limitSpec
+}
+
 // sharedLimiters holds one token bucket per org and per site for the whole
 // process, so that every Client reading one org (for example two Steampipe
 // connections of the same plugin process) draws on one budget.
 var sharedLimiters = struct {
 	mu sync.Mutex
-	m  map[string]*rate.Limiter
-}{m: map[string]*rate.Limiter{}}
+	m  map[string]*sharedEntry
+}{m: map[string]*sharedEntry{}}
 
-// sharedLimiter returns the process's limiter for key, creating it with
-// perMinute and burst. When clients set different rates for one key, the
-// lowest rate and burst apply to all of them until the process ends.
-func sharedLimiter(key string, perMinute, burst int) *rate.Limiter {
-	limit := rate.Limit(float64(perMinute) / 60)
-	burst = min(burst, max(perMinute, 1))
+// sharedLimiter records that owner asks for perMinute and burst on the
+// limiter of key, and returns that limiter, running at the lowest rate
+// and burst its owners ask for.
+func sharedLimiter(key, owner string, perMinute, burst int) *rate.Limiter {
+	spec := limitSpec{perMinute: perMinute, burst: min(burst, max(perMinute, 1))}
 
 	sharedLimiters.mu.Lock()
 	defer sharedLimiters.mu.Unlock()
-	l, ok := sharedLimiters.m[key]
+	e, ok := sharedLimiters.m[key]
 	if !ok {
-		l = rate.NewLimiter(limit, burst)
-		sharedLimiters.m[key] = l
-		return l
+		e = &sharedEntry{specs: map[string]limitSpec{}}
+		sharedLimiters.m[key] = e
 	}
-	if limit < l.Limit() {
-		l.SetLimit(limit)
+	if old, ok := e.specs[owner]; ok && old == spec && e.limiter != nil {
+		return e.limiter
 	}
-	if burst < l.Burst() {
-		l.SetBurst(burst)
-	}
-	return l
+	e.specs[owner] = spec
+	e.apply()
+	return e.limiter
 }
 
-// limiterFor returns the shared limiter request o waits on, or nil. Admin
-// requests share one limiter per host and org id: the org list request,
-// sent before the org id is known, waits on none. Site requests share one
-// per site. Sign-in requests are never held back, because a delayed TOTP
-// code can expire.
-func (c *Client) limiterFor(o *outgoing) *rate.Limiter {
+// apply sets the limiter to the lowest rate and burst of the owners,
+// creating it on first use. Without owners it keeps its settings.
+func (e *sharedEntry) apply() {
+	if len(e.specs) == 0 {
+		return
+	}
+	low := limitSpec{perMinute: math.MaxInt, burst: math.MaxInt}
+	for _, s := range e.specs {
+		low.perMinute = min(low.perMinute, s.perMinute)
+		low.burst = min(low.burst, s.burst)
+	}
+	limit := rate.Limit(float64(low.perMinute) / 60)
+	if e.limiter == nil {
+		e.limiter = rate.NewLimiter(limit, low.burst)
+		return
+	}
+	if e.limiter.Limit() != limit {
+		e.limiter.SetLimit(limit)
+	}
+	if e.limiter.Burst() != low.burst {
+		e.limiter.SetBurst(low.burst)
+	}
+}
+
+// forgetOwner drops what owner asked of every shared limiter, so that a
+// client built from a changed configuration starts afresh.
+//
+// NOTE: the rates of a connection removed from the configuration stay
+// until the process ends, because the SDK calls no plugin hook then.
+func forgetOwner(owner string) {
+	sharedLimiters.mu.Lock()
+	defer sharedLimiters.mu.Unlock()
+	for _, e := range sharedLimiters.m {
+		if _, ok := e.specs[owner]; ok {
+			delete(e.specs, owner)
+			e.apply()
+		}
+	}
+}
+
+// limiterFor returns the shared limiter request o waits on, or nil, and
+// the limiter's name for errors. Admin hub and Admin API requests share
+// one limiter per org id, which is globally unique. An admin request
+// without an org id, such as the org list sent before the org is known,
+// waits on none. Site requests share one limiter per site host.
+func (c *Client) limiterFor(o *outgoing) (*rate.Limiter, string) {
 	switch o.route.Host {
 	case HostAdminHub, HostAdminAPI:
 		perMinute := orDefaultRate(c.opts.OrgRequestsPerMinute, DefaultOrgRequestsPerMinute)
-		org := c.knownOrgID()
-		if perMinute == NoLimit || org == "" {
-			return nil
+		org := o.org
+		if org == "" {
+			org = c.knownOrgID()
 		}
-		return sharedLimiter("org "+o.base.String()+" "+org, perMinute, orgBurst)
+		if perMinute == NoLimit || org == "" {
+			return nil, ""
+		}
+		return sharedLimiter("org "+org, c.limiterOwner, perMinute, orgBurst), "org's"
 	case HostSite:
 		perMinute := orDefaultRate(c.opts.SiteRequestsPerMinute, DefaultSiteRequestsPerMinute)
 		if perMinute == NoLimit {
-			return nil
+			return nil, ""
 		}
-		return sharedLimiter("site "+o.base.Scheme+"://"+o.base.Host, perMinute, siteBurst)
+		return sharedLimiter("site "+siteKey(o.base.Scheme, o.base.Host), c.limiterOwner,
+			perMinute, siteBurst), "site's"
 	}
-	return nil
+	return nil, ""
+}
+
+// siteKey returns scheme and host in one spelling: lower case, without
+// the scheme's default port.
+func siteKey(scheme, host string) string {
+	scheme, host = strings.ToLower(scheme), strings.ToLower(host)
+	if h, port, err := net.SplitHostPort(host); err == nil &&
+		(scheme == "https" && port == "443" || scheme == "http" && port == "80") {
+		host = h
+		if strings.Contains(h, ":") {
+			host = "[" + h + "]"
+		}
+	}
+	return scheme + "://" + host
 }
 
 func orDefaultRate(perMinute, def int) int {
@@ -106,16 +177,22 @@ func (c *Client) knownOrgID() string {
 
 // waitShared waits for a token of the shared limiter of o, if any.
 func (c *Client) waitShared(ctx context.Context, o *outgoing) error {
-	l := c.limiterFor(o)
+	l, name := c.limiterFor(o)
 	if l == nil {
 		return nil
 	}
-	if err := l.Wait(ctx); err != nil {
-		if ctx.Err() != nil {
-			err = ctx.Err()
-		}
-		return fmt.Errorf("%s request stopped while waiting for the org's rate limiter: %w",
-			o.name(), err)
+	err := l.Wait(ctx)
+	if err == nil {
+		return nil
 	}
-	return nil
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		err = ctxErr
+	} else if _, ok := ctx.Deadline(); ok {
+		// Wait returns at once when the next token comes after the
+		// deadline, before the context itself expires.
+		err = fmt.Errorf("the next token comes after the query's deadline: %w",
+			context.DeadlineExceeded)
+	}
+	return fmt.Errorf("%s request stopped while waiting for the %s rate limiter: %w",
+		o.name(), name, err)
 }

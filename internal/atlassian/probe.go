@@ -74,7 +74,7 @@ func (c *Client) Probe(ctx context.Context) error {
 	c.probeSite(ctx, site.HostURL, fail)
 	// The billing routes exist only on the admin hub, for a session.
 	if c.sess != nil {
-		if _, err := c.ConfluenceBilling(ctx, site.CloudID); err != nil &&
+		if _, err := c.ConfluenceBilling(ctx, orgID, site.CloudID); err != nil &&
 			!errors.Is(err, ErrNoBillingData) {
 			fail("billing", err)
 		}
