@@ -101,11 +101,11 @@ connection "confluence" {
   #   },
   # ]
 
-  # Admin API requests a minute for the org, shared by every connection of
-  # this plugin process that reads the same org, in bursts of up to 10.
-  # When connections of one org set different values, the lowest applies.
-  # 0 turns the limiter off for this connection only. An estimate:
-  # Atlassian publishes no limits.
+  # Admin API and admin hub requests a minute for the org, shared by every
+  # connection of this plugin process that reads the same org, in bursts
+  # of up to 10. When connections of one org set different values, the
+  # lowest applies. 0 turns the limiter off for this connection only. An
+  # estimate: Atlassian publishes no limits.
   # Default: 180. Environment variable: CONFLUENCE_ORG_REQUESTS_PER_MINUTE.
   # org_requests_per_minute = 180
 

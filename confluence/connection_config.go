@@ -178,10 +178,14 @@ func requestsPerMinute(setting, value string) (int, error) {
 		problem = "negative"
 	}
 	if problem != "" {
+		example := atlassian.DefaultOrgRequestsPerMinute
+		if strings.HasPrefix(setting, "site") {
+			example = atlassian.DefaultSiteRequestsPerMinute
+		}
 		return 0, &atlassian.ConfigError{Setting: setting,
-			Problem: fmt.Sprintf("invalid value %q: %s", value, problem),
-			Fix: fmt.Sprintf("set %s (or %s) to a number such as 180, or 0 to turn the "+
-				"limiter off", setting, "CONFLUENCE_"+strings.ToUpper(setting))}
+			Problem: fmt.Sprintf("%q is %s", value, problem),
+			Fix: fmt.Sprintf("set %s (or %s) to a number such as %d, or 0 to turn the "+
+				"limiter off", setting, "CONFLUENCE_"+strings.ToUpper(setting), example)}
 	}
 	if n == 0 {
 		return atlassian.NoLimit, nil

@@ -474,3 +474,16 @@ func TestSampleSPCDocumentsEverySetting(t *testing.T) {
 		t.Errorf("sample config body does not parse: %v", err)
 	}
 }
+
+func TestConfigSiteRequestLimitErrorSuggestsDefault(t *testing.T) {
+	clearConfigEnv(t)
+	_, err := requestsPerMinute("site_requests_per_minute", "99999999999999999999")
+	if err == nil {
+		t.Fatal("an out-of-range site rate was accepted")
+	}
+	for _, want := range []string{"too large", "such as 600", "CONFLUENCE_SITE_REQUESTS_PER_MINUTE"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not contain %q", err, want)
+		}
+	}
+}

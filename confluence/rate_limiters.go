@@ -65,15 +65,18 @@ func rateLimiters() []*rate_limiter.Definition {
 }
 
 // pacedContext returns ctx with a pacer that waits on the list call's
-// rate limiter before every request the client sends. The SDK waits once
-// per list call, but a list call here reads every page of a scan, and the
-// activity fallback sends one request per user, so each request must
-// wait for its own token.
+// rate limiter before every Admin API and admin hub request the client
+// sends. The SDK waits once per list call, but a list call here reads
+// every page of a scan, and the activity fallback sends one request per
+// user, so each request must wait for its own token. Every list is tagged
+// for the Admin API, so the site REST requests a list sends (the licensed
+// users of each site, for example) skip that limiter; the client's own
+// limiter per site, site_requests_per_minute, paces them.
 func pacedContext(ctx context.Context, d *plugin.QueryData) context.Context {
 	return atlassian.WithPacer(ctx, func(ctx context.Context) error {
 		d.WaitForListRateLimit(ctx)
 		return ctx.Err()
-	})
+	}, atlassian.HostAdminHub, atlassian.HostAdminAPI)
 }
 
 // LoopbackLimitSettings are connection settings that turn off the org and

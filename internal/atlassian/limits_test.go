@@ -318,3 +318,36 @@ func TestValidateRejectsNegativeRequestRate(t *testing.T) {
 		}
 	}
 }
+
+func TestPacerAppliesToItsHosts(t *testing.T) {
+	f := newFakeAtlassian(t, newFakeClock(t0))
+	c := limitedClient(t, f, testOrgID, NoLimit, NoLimit)
+	for _, tc := range []struct {
+		name  string
+		hosts []HostKind
+		want  int
+	}{
+		// Directories reads two pages from the Admin API; SystemInfo
+		// sends one request to the site.
+		{"every host", nil, 3},
+		{"admin hosts", []HostKind{HostAdminHub, HostAdminAPI}, 2},
+		{"site host", []HostKind{HostSite}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			calls := 0
+			ctx := WithPacer(context.Background(), func(context.Context) error {
+				calls++
+				return nil
+			}, tc.hosts...)
+			if _, err := c.Directories(ctx, testOrgID); err != nil {
+				t.Fatalf("directories: %v", err)
+			}
+			if _, err := c.SystemInfo(ctx, f.site.URL); err != nil {
+				t.Fatalf("system info: %v", err)
+			}
+			if calls != tc.want {
+				t.Errorf("pacer called %d times, want %d", calls, tc.want)
+			}
+		})
+	}
+}
