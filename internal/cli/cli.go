@@ -49,7 +49,7 @@ type command struct {
 
 func commands() []command {
 	return []command{
-		{"query", "run one SQL statement against the plugin's tables", runQuery},
+		{"query", "run SQL on the plugin's tables and print the last statement's result", runQuery},
 		{"emulator", "serve a generated Atlassian organization on loopback", runEmulator},
 		{"doctor", "call each API route once and print a redacted transcript", runDoctor},
 		{"demo", "query a generated organization served by the bundled emulator", runDemo},

@@ -338,6 +338,36 @@ func TestQueryAgainstEmulator(t *testing.T) {
 	}
 }
 
+// TestQueryLeadingComment shows SQL that starts with a "--" comment is
+// read as the SQL argument, not as an undefined flag, after flags given
+// in either form.
+func TestQueryLeadingComment(t *testing.T) {
+	clearEnv(t)
+	info, path := startEmulator(t)
+	sql := "-- Count the users\nselect count(*) as n from confluence_user"
+	want := "n\n" + strconv.Itoa(info.ConfluenceUsers) + "\n"
+	for _, args := range [][]string{
+		{"query", "--config", path, "--output", "csv", sql},
+		{"query", "--config=" + path, "--output=csv", sql},
+		{"query", "-config", path, "-output", "csv", "--", sql},
+	} {
+		code, stdout, stderr := run(t, args...)
+		if code != ExitOK {
+			t.Errorf("%q: exit code %d, stderr %q", args[1:len(args)-1], code, stderr)
+			continue
+		}
+		if stdout != want {
+			t.Errorf("%q: stdout %q, want %q", args[1:len(args)-1], stdout, want)
+		}
+	}
+
+	// Flags after the SQL are not parsed, as before.
+	code, _, stderr := run(t, "query", "--config", path, sql, "--output", "csv")
+	if code != ExitUsage {
+		t.Errorf("flags after the SQL: exit code %d, want %d (stderr %q)", code, ExitUsage, stderr)
+	}
+}
+
 func TestQueryWrongPasswordExitCode(t *testing.T) {
 	clearEnv(t)
 	info, _ := startEmulator(t)

@@ -6,8 +6,11 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
+	"unicode"
 
 	"github.com/confluence-finops/steampipe-plugin-confluence/confluence"
 	"github.com/confluence-finops/steampipe-plugin-confluence/internal/emulator"
@@ -129,16 +132,96 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	if err := writeResult(prose, "table", overall); err != nil {
 		return err
 	}
-	asOf := info.Now.UTC().Format(time.RFC3339)
-	fmt.Fprintf(prose, "\nThe demo signed in %d time(s), and its emulator stops with it. To list\n"+
-		"every finding with its reason, start the same organization with\n"+
+	fmt.Fprintf(prose, "\nThe demo signed in %d time(s), and its emulator stops with it.\n",
+		emu.Counts().SignIns)
+	printDemoFollowUp(prose, invokedName(), *users, *seed, info.Now)
+	return nil
+}
+
+// printDemoFollowUp prints how to serve the demo's organization and query
+// it with a config file. The file it shows turns off the request pacing
+// sized for Atlassian, which only slows down queries to the emulator.
+func printDemoFollowUp(w io.Writer, program string, users int, seed int64, now time.Time) {
+	asOf := now.UTC().Format(time.RFC3339)
+	fmt.Fprintf(w, "To list every finding with its reason, start the same organization with\n"+
 		"  %s emulator --users %d --seed %d --now %s\n"+
-		"put its \"config\" field in a connection block of an .spc file, and run\n"+
+		"write this FILE, with the emulator's \"config\" field in place of the comment:\n\n",
+		program, users, seed, asOf)
+	fmt.Fprint(w, indentLines(loopbackSpc(), "  "))
+	fmt.Fprintf(w, "\nand run\n"+
 		"  %s recommend --config FILE --as-of %s\n"+
 		"or your own SQL with\n"+
 		"  %s query --config FILE \"select * from confluence_user limit 5\"\n",
-		emu.Counts().SignIns, programName, *users, *seed, asOf, programName, asOf, programName)
-	return nil
+		program, asOf, program)
+}
+
+// loopbackSpc returns an .spc file for the emulator, without its
+// credentials and URLs, that turns off the plugin's request pacing with
+// confluence.LoopbackLimitSettings and confluence.LoopbackRateLimiters.
+func loopbackSpc() string {
+	var b strings.Builder
+	b.WriteString("connection \"confluence\" {\n")
+	b.WriteString("  plugin = \"local/confluence\"\n")
+	b.WriteString("  # the emulator's \"config\" field\n")
+	b.WriteString(indentLines(confluence.LoopbackLimitSettings, "  "))
+	b.WriteString("}\n\n")
+	b.WriteString("plugin \"confluence\" {\n")
+	b.WriteString("  source = \"local/confluence\"\n")
+	for _, l := range confluence.LoopbackRateLimiters() {
+		fmt.Fprintf(&b, "  limiter %q {\n", l.Name)
+		fmt.Fprintf(&b, "    fill_rate   = %g\n", l.FillRate)
+		fmt.Fprintf(&b, "    bucket_size = %d\n", l.BucketSize)
+		if len(l.Scope) > 0 {
+			fmt.Fprintf(&b, "    scope       = [%s]\n", quoteList(l.Scope))
+		}
+		if l.Where != "" {
+			fmt.Fprintf(&b, "    where       = %q\n", l.Where)
+		}
+		b.WriteString("  }\n")
+	}
+	b.WriteString("}\n")
+	return b.String()
+}
+
+// quoteList returns items as the elements of an HCL list of strings.
+func quoteList(items []string) string {
+	quoted := make([]string, len(items))
+	for i, item := range items {
+		quoted[i] = strconv.Quote(item)
+	}
+	return strings.Join(quoted, ", ")
+}
+
+// indentLines returns text with prefix before each of its lines that is
+// not empty.
+func indentLines(text, prefix string) string {
+	var b strings.Builder
+	for _, line := range strings.SplitAfter(text, "\n") {
+		if line != "" && line != "\n" {
+			b.WriteString(prefix)
+		}
+		b.WriteString(line)
+	}
+	return b.String()
+}
+
+// invokedName returns the command that started this process as typed,
+// for example ./bin/steampipe-plugin-confluence after make demo, quoted
+// for a POSIX shell unless it contains only letters, digits and "/._-+".
+func invokedName() string {
+	if len(os.Args) == 0 || os.Args[0] == "" {
+		return programName
+	}
+	name := os.Args[0]
+	safe := func(r rune) bool {
+		return r < 128 && (unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("/._-+", r))
+	}
+	for _, r := range name {
+		if !safe(r) {
+			return "'" + strings.ReplaceAll(name, "'", `'\''`) + "'"
+		}
+	}
+	return name
 }
 
 // ruleSummary counts the findings of each rule and adds up the savings

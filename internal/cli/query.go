@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"unicode"
 
 	"github.com/turbot/steampipe-plugin-sdk/v5/grpc/proto"
 
@@ -79,17 +80,18 @@ func checkOutput(format string) error {
 
 func runQuery(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("query", "[FLAGS] SQL",
-		"Runs SQL (SQLite dialect) against the plugin's tables and prints the result of\n"+
-			"the last statement, for example\n"+
-			"  "+programName+" query \"select count(*) from confluence_user\"", stdout)
+		"Runs the SQL statements (SQLite dialect, separated by semicolons) against the\n"+
+			"plugin's tables and prints the result of the last one, for example\n"+
+			"  "+programName+" query \"select count(*) from confluence_user\"\n"+
+			"An argument that starts with a -- comment is read as the SQL, not as a flag.", stdout)
 	output := fs.String("output", "table", "output `FORMAT`: table, csv or json")
 	cfg := addConfigFlags(fs)
 	logLevel := addLogLevelFlag(fs)
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, endFlagsAtSQL(fs, args)); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return usagef("query takes exactly one SQL argument, got %d (quote the statement)", fs.NArg())
+		return usagef("query takes exactly one SQL argument, got %d (quote the SQL)", fs.NArg())
 	}
 	if err := checkOutput(*output); err != nil {
 		return err
@@ -124,4 +126,42 @@ func runQuery(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	return writeResult(stdout, *output, result)
+}
+
+// boolFlag is the flag package's interface of flag values that take no
+// argument.
+type boolFlag interface {
+	IsBoolFlag() bool
+}
+
+// endFlagsAtSQL inserts a "--" terminator before the first argument in
+// flag position that starts with "--" and has whitespace before any "=".
+// No flag name contains whitespace, so that argument is SQL that starts
+// with a comment, which the flag package would reject as an undefined
+// flag. Other args are returned unchanged.
+func endFlagsAtSQL(fs *flag.FlagSet, args []string) []string {
+	for i := 0; i < len(args); i++ {
+		arg := args[i]
+		if arg == "--" || len(arg) < 2 || arg[0] != '-' {
+			return args
+		}
+		name, _, hasValue := strings.Cut(strings.TrimPrefix(arg[1:], "-"), "=")
+		if strings.HasPrefix(arg, "--") && strings.ContainsFunc(name, unicode.IsSpace) {
+			terminated := append([]string{}, args[:i]...)
+			terminated = append(terminated, "--")
+			return append(terminated, args[i:]...)
+		}
+		f := fs.Lookup(name)
+		if f == nil {
+			return args
+		}
+		if b, ok := f.Value.(boolFlag); ok && b.IsBoolFlag() {
+			continue
+		}
+		if !hasValue {
+			// The next argument is this flag's value.
+			i++
+		}
+	}
+	return args
 }

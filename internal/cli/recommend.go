@@ -193,14 +193,15 @@ func reportTables(r *recommend.Report) (findings, sites, overall *sqlengine.Resu
 			res.Columns = append(res.Columns, col("site"))
 		}
 		res.Columns = append(res.Columns, col("currency"), col("findings"),
-			col("saving_monthly"), col("saving_annual"))
+			col("saving_monthly"), col("saving_annual"),
+			integer("saving_monthly_minor"), integer("saving_annual_minor"))
 		for _, t := range ts {
 			var row []any
 			if withSite {
 				row = append(row, t.Site)
 			}
 			row = append(row, t.Currency, int64(t.Findings), amount(t.MonthlyMinor, t.Currency),
-				amount(t.AnnualMinor, t.Currency))
+				amount(t.AnnualMinor, t.Currency), t.MonthlyMinor, t.AnnualMinor)
 			res.Rows = append(res.Rows, row)
 		}
 		return res

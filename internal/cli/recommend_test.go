@@ -92,6 +92,36 @@ func TestRecommendJSONAgainstEmulator(t *testing.T) {
 		t.Errorf("sum of saving_monthly_minor = %s, want %s (total %v)", got, want,
 			out.Totals[0]["saving_monthly"])
 	}
+
+	// The totals carry the same sums as integers, and the site totals add
+	// up to them.
+	for _, column := range []string{"saving_monthly_minor", "saving_annual_minor"} {
+		total, ok := out.Totals[0][column].(float64)
+		if !ok {
+			t.Errorf("totals have no numeric %s: %v", column, out.Totals[0])
+			continue
+		}
+		var findingsSum, sitesSum int64
+		for _, f := range out.Findings {
+			if f["status"] == "alarm" {
+				findingsSum += int64(f[column].(float64))
+			}
+		}
+		for _, site := range out.Sites {
+			minor, ok := site[column].(float64)
+			if !ok {
+				t.Errorf("site total has no numeric %s: %v", column, site)
+				continue
+			}
+			sitesSum += int64(minor)
+		}
+		if int64(total) != findingsSum {
+			t.Errorf("total %s = %d, want the alarm findings' sum %d", column, int64(total), findingsSum)
+		}
+		if sitesSum != findingsSum {
+			t.Errorf("site totals' %s add up to %d, want %d", column, sitesSum, findingsSum)
+		}
+	}
 }
 
 func TestRecommendFlagErrors(t *testing.T) {
