@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -120,7 +121,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := writeResult(prose, "table", ruleSummary(report)); err != nil {
+	if err := writeResult(prose, "table", ruleSummary(report, recommend.All())); err != nil {
 		return err
 	}
 	_, sites, overall := reportTables(report)
@@ -225,8 +226,9 @@ func invokedName() string {
 }
 
 // ruleSummary counts the findings of each rule and adds up the savings
-// it claims, per currency.
-func ruleSummary(r *recommend.Report) *sqlengine.Result {
+// it claims, per currency. Each rule in rules that found nothing gets a
+// row of zeros.
+func ruleSummary(r *recommend.Report, rules []recommend.Definition) *sqlengine.Result {
 	type key struct{ rule, currency string }
 	type sums struct {
 		findings, alarms int64
@@ -259,6 +261,13 @@ func ruleSummary(r *recommend.Report) *sqlengine.Result {
 		s := totals[k]
 		res.Rows = append(res.Rows, []any{k.rule, s.findings, s.alarms,
 			amount(s.monthly, k.currency), amount(s.annual, k.currency), nullIfEmpty(k.currency)})
+	}
+	// A rule that found nothing still gets a row, so that every rule run
+	// shows in the summary.
+	for _, def := range rules {
+		if !slices.ContainsFunc(order, func(k key) bool { return k.rule == def.Name }) {
+			res.Rows = append(res.Rows, []any{def.Name, int64(0), int64(0), nil, nil, nil})
+		}
 	}
 	return res
 }

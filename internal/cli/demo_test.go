@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/confluence-finops/steampipe-plugin-confluence/internal/emulator"
+	"github.com/confluence-finops/steampipe-plugin-confluence/internal/recommend"
 )
 
 // TestDemoFollowUpWorks follows the commands the demo prints at its end:
@@ -86,5 +87,24 @@ func TestDemoFollowUpWorks(t *testing.T) {
 	}
 	if want := "n\n" + strconv.Itoa(info.ConfluenceUsers) + "\n"; stdout != want {
 		t.Errorf("query stdout %q, want %q", stdout, want)
+	}
+}
+
+func TestRuleSummaryListsRulesWithoutFindings(t *testing.T) {
+	report := &recommend.Report{Findings: []recommend.Finding{
+		{Rule: "inactive_users", Status: "alarm", Currency: "USD", SavingMonthlyMinor: 500,
+			SavingAnnualMinor: 6000},
+		{Rule: "inactive_users", Status: "info", Currency: "USD"},
+	}}
+	rules := []recommend.Definition{{Name: "inactive_users"}, {Name: "edition_above_need"}}
+	res := ruleSummary(report, rules)
+	if len(res.Rows) != 2 {
+		t.Fatalf("%d rows, want one per rule: %v", len(res.Rows), res.Rows)
+	}
+	if got := res.Rows[0]; got[0] != "inactive_users" || got[1] != int64(2) || got[2] != int64(1) {
+		t.Errorf("first row %v, want inactive_users with 2 findings, 1 with a saving", got)
+	}
+	if got := res.Rows[1]; got[0] != "edition_above_need" || got[1] != int64(0) || got[3] != nil {
+		t.Errorf("second row %v, want edition_above_need with 0 findings and no amount", got)
 	}
 }
