@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -258,6 +259,11 @@ func writeReport(w io.Writer, format string, r *recommend.Report) error {
 		_, err := io.WriteString(w, "}\n")
 		return err
 	}
+	if format == "table" {
+		// The reason is a sentence. Placed last, it lets the other
+		// columns of a row fit side by side on the screen.
+		findings = withColumnLast(findings, "reason")
+	}
 	titles := []string{"Findings", "Savings claimed per site", "Savings claimed per currency"}
 	for i, res := range []*sqlengine.Result{findings, sites, overall} {
 		if i > 0 {
@@ -275,4 +281,24 @@ func writeReport(w io.Writer, format string, r *recommend.Report) error {
 		}
 	}
 	return nil
+}
+
+// withColumnLast returns res with the column called name moved to the end,
+// or res itself when it has no such column.
+func withColumnLast(res *sqlengine.Result, name string) *sqlengine.Result {
+	at := slices.IndexFunc(res.Columns, func(c sqlengine.Column) bool { return c.Name == name })
+	if at < 0 {
+		return res
+	}
+	moved := func(values []any) []any {
+		out := append(slices.Clone(values[:at]), values[at+1:]...)
+		return append(out, values[at])
+	}
+	out := &sqlengine.Result{Rows: make([][]any, 0, len(res.Rows))}
+	out.Columns = append(slices.Clone(res.Columns[:at]), res.Columns[at+1:]...)
+	out.Columns = append(out.Columns, res.Columns[at])
+	for _, row := range res.Rows {
+		out.Rows = append(out.Rows, moved(row))
+	}
+	return out
 }

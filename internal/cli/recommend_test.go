@@ -10,6 +10,7 @@ import (
 
 	"github.com/confluence-finops/steampipe-plugin-confluence/confluence"
 	"github.com/confluence-finops/steampipe-plugin-confluence/internal/emulator"
+	"github.com/confluence-finops/steampipe-plugin-confluence/internal/sqlengine"
 )
 
 // fastLimiters lifts the plugin's request pacing for the emulator.
@@ -199,5 +200,30 @@ func TestRecommendUsesConfiguredTiers(t *testing.T) {
 	if configuredAlarms != 0 {
 		t.Errorf("tier savings with lower tiers priced above any bill = %d, want 0",
 			configuredAlarms)
+	}
+}
+
+func TestWithColumnLastMovesReason(t *testing.T) {
+	text := func(name string) sqlengine.Column {
+		return sqlengine.Column{Name: name, Type: sqlengine.TypeText}
+	}
+	res := &sqlengine.Result{Columns: []sqlengine.Column{text("rule"), text("reason"),
+		text("site")}, Rows: [][]any{{"r1", "why 1", "s1"}, {"r2", "why 2", "s2"}}}
+	got := withColumnLast(res, "reason")
+	var names []string
+	for _, c := range got.Columns {
+		names = append(names, c.Name)
+	}
+	if strings.Join(names, ",") != "rule,site,reason" {
+		t.Errorf("columns %v, want rule, site, reason", names)
+	}
+	if fmt.Sprint(got.Rows) != "[[r1 s1 why 1] [r2 s2 why 2]]" {
+		t.Errorf("rows %v, want each reason moved last", got.Rows)
+	}
+	if fmt.Sprint(res.Rows[0]) != "[r1 why 1 s1]" {
+		t.Errorf("the input row changed to %v", res.Rows[0])
+	}
+	if withColumnLast(res, "missing") != res {
+		t.Errorf("a missing column did not return the result unchanged")
 	}
 }
