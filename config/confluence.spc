@@ -111,7 +111,8 @@ connection "confluence" {
 
   # REST requests a minute for each Confluence site, shared the same way,
   # in bursts of up to 20. 0 turns the site limiters off for this
-  # connection only.
+  # connection only; the site requests a table sends while listing its
+  # rows then go out as fast as the site answers.
   # Default: 600. Environment variable: CONFLUENCE_SITE_REQUESTS_PER_MINUTE.
   # site_requests_per_minute = 600
 

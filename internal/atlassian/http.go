@@ -90,8 +90,9 @@ func newHTTPClient() *http.Client {
 }
 
 // send performs o, retrying 429, 5xx and dropped connections when the
-// route is safe to retry. Every attempt first waits on the pacer of ctx. A retryable status that remains after the last
-// attempt is returned as an response for the caller to turn into an error.
+// route is safe to retry. Every attempt first waits as pace describes. A
+// retryable status that remains after the last attempt is returned as a
+// response for the caller to turn into an error.
 func (c *Client) send(ctx context.Context, o *outgoing) (*response, error) {
 	for attempt := 1; ; attempt++ {
 		if err := c.pace(ctx, o); err != nil {

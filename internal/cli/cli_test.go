@@ -361,10 +361,51 @@ func TestQueryLeadingComment(t *testing.T) {
 		}
 	}
 
+	// A comment with an equals sign before its first blank is SQL too.
+	code, stdout, stderr := run(t, "query", "--config", path, "--output", "csv",
+		"--TODO=fix\nselect count(*) as n from confluence_user")
+	if code != ExitOK || stdout != want {
+		t.Errorf("comment with an equals sign: exit code %d, stdout %q, stderr %q", code,
+			stdout, stderr)
+	}
+
 	// Flags after the SQL are not parsed, as before.
-	code, _, stderr := run(t, "query", "--config", path, sql, "--output", "csv")
+	code, _, stderr = run(t, "query", "--config", path, sql, "--output", "csv")
 	if code != ExitUsage {
 		t.Errorf("flags after the SQL: exit code %d, want %d (stderr %q)", code, ExitUsage, stderr)
+	}
+
+	// A quoted flag or a comment alone holds no statement: a usage error,
+	// not an empty result.
+	for _, arg := range []string{"--output csv", "-- only a comment", "/* c */ ;", " "} {
+		code, stdout, stderr := run(t, "query", "--config", path, arg)
+		if code != ExitUsage {
+			t.Errorf("SQL %q: exit code %d, want %d (stdout %q)", arg, code, ExitUsage, stdout)
+		}
+		if !strings.Contains(stderr, "no statement") {
+			t.Errorf("SQL %q: stderr %q does not say it holds no statement", arg, stderr)
+		}
+	}
+}
+
+func TestHasStatement(t *testing.T) {
+	for sql, want := range map[string]bool{
+		"select 1":                       true,
+		"-- c\nselect 1":                 true,
+		"/* a */ select 1":               true,
+		"/**/select 1":                   true,
+		"'-- not a comment'":             true,
+		"":                               false,
+		" ;\n\t; ":                       false,
+		"-- c":                           false,
+		"-- c\n-- d\n":                   false,
+		"/* a */ /* b":                   false,
+		"/* select 1 */":                 false,
+		"-- c\n/* d */;\n-- e\nselect 2": true,
+	} {
+		if got := hasStatement(sql); got != want {
+			t.Errorf("hasStatement(%q) = %v, want %v", sql, got, want)
+		}
 	}
 }
 

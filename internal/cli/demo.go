@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -146,7 +145,8 @@ func printDemoFollowUp(w io.Writer, program string, users int, seed int64, now t
 	asOf := now.UTC().Format(time.RFC3339)
 	fmt.Fprintf(w, "To list every finding with its reason, start the same organization with\n"+
 		"  %s emulator --users %d --seed %d --now %s\n"+
-		"write this FILE, with the emulator's \"config\" field in place of the comment:\n\n",
+		"write this FILE, with the emulator's \"config\" field in place of the comment\n"+
+		"(its first line is JSON: decode the field, for example with jq -r .config):\n\n",
 		program, users, seed, asOf)
 	fmt.Fprint(w, indentLines(loopbackSpc(), "  "))
 	fmt.Fprintf(w, "\nand run\n"+
@@ -225,9 +225,9 @@ func invokedName() string {
 	return name
 }
 
-// ruleSummary counts the findings of each rule and adds up the savings
-// it claims, per currency. Each rule in rules that found nothing gets a
-// row of zeros.
+// ruleSummary counts the findings of each of rules, in their order, and
+// adds up the savings each claims, per currency. A rule that found
+// nothing gets a row with zero findings.
 func ruleSummary(r *recommend.Report, rules []recommend.Definition) *sqlengine.Result {
 	type key struct{ rule, currency string }
 	type sums struct {
@@ -257,15 +257,20 @@ func ruleSummary(r *recommend.Report, rules []recommend.Definition) *sqlengine.R
 	res := &sqlengine.Result{Columns: []sqlengine.Column{text("rule"), text("findings"),
 		text("with_saving"), text("saving_monthly"), text("saving_annual"), text("currency")},
 		Rows: [][]any{}}
-	for _, k := range order {
-		s := totals[k]
-		res.Rows = append(res.Rows, []any{k.rule, s.findings, s.alarms,
-			amount(s.monthly, k.currency), amount(s.annual, k.currency), nullIfEmpty(k.currency)})
-	}
-	// A rule that found nothing still gets a row, so that every rule run
-	// shows in the summary.
 	for _, def := range rules {
-		if !slices.ContainsFunc(order, func(k key) bool { return k.rule == def.Name }) {
+		found := false
+		for _, k := range order {
+			if k.rule != def.Name {
+				continue
+			}
+			found = true
+			s := totals[k]
+			res.Rows = append(res.Rows, []any{k.rule, s.findings, s.alarms,
+				amount(s.monthly, k.currency), amount(s.annual, k.currency),
+				nullIfEmpty(k.currency)})
+		}
+		if !found {
+			// A rule that found nothing has no currency, so no amounts.
 			res.Rows = append(res.Rows, []any{def.Name, int64(0), int64(0), nil, nil, nil})
 		}
 	}

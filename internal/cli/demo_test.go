@@ -33,7 +33,7 @@ func TestDemoFollowUpWorks(t *testing.T) {
 		t.Errorf("demo output names %s without the path it was started with:\n%s", programName, stdout)
 	}
 
-	_, spc, found := strings.Cut(stdout, "in place of the comment:\n\n")
+	_, spc, found := strings.Cut(stdout, "jq -r .config):\n\n")
 	if !found {
 		t.Fatalf("demo output shows no .spc file:\n%s", stdout)
 	}
@@ -96,15 +96,16 @@ func TestRuleSummaryListsRulesWithoutFindings(t *testing.T) {
 			SavingAnnualMinor: 6000},
 		{Rule: "inactive_users", Status: "info", Currency: "USD"},
 	}}
-	rules := []recommend.Definition{{Name: "inactive_users"}, {Name: "edition_above_need"}}
+	// The rule without findings comes first in rules, so it must stay first.
+	rules := []recommend.Definition{{Name: "edition_above_need"}, {Name: "inactive_users"}}
 	res := ruleSummary(report, rules)
 	if len(res.Rows) != 2 {
 		t.Fatalf("%d rows, want one per rule: %v", len(res.Rows), res.Rows)
 	}
-	if got := res.Rows[0]; got[0] != "inactive_users" || got[1] != int64(2) || got[2] != int64(1) {
-		t.Errorf("first row %v, want inactive_users with 2 findings, 1 with a saving", got)
+	if got := res.Rows[0]; got[0] != "edition_above_need" || got[1] != int64(0) || got[3] != nil {
+		t.Errorf("first row %v, want edition_above_need with 0 findings and no amount", got)
 	}
-	if got := res.Rows[1]; got[0] != "edition_above_need" || got[1] != int64(0) || got[3] != nil {
-		t.Errorf("second row %v, want edition_above_need with 0 findings and no amount", got)
+	if got := res.Rows[1]; got[0] != "inactive_users" || got[1] != int64(2) || got[2] != int64(1) {
+		t.Errorf("second row %v, want inactive_users with 2 findings, 1 with a saving", got)
 	}
 }

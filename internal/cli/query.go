@@ -93,6 +93,10 @@ func runQuery(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() != 1 {
 		return usagef("query takes exactly one SQL argument, got %d (quote the SQL)", fs.NArg())
 	}
+	if !hasStatement(fs.Arg(0)) {
+		return usagef("invalid SQL argument: it contains no statement, only blanks or " +
+			"comments (a -- comment runs to the end of its line)")
+	}
 	if err := checkOutput(*output); err != nil {
 		return err
 	}
@@ -135,10 +139,11 @@ type boolFlag interface {
 }
 
 // endFlagsAtSQL inserts a "--" terminator before the first argument in
-// flag position that starts with "--" and has whitespace before any "=".
-// No flag name contains whitespace, so that argument is SQL that starts
-// with a comment, which the flag package would reject as an undefined
-// flag. Other args are returned unchanged.
+// flag position that starts with "--" and contains whitespace, unless it
+// is "--name=value" with a defined flag name. No flag name contains
+// whitespace, so that argument is SQL that starts with a comment, which
+// the flag package would reject as an undefined flag. Other args are
+// returned unchanged.
 func endFlagsAtSQL(fs *flag.FlagSet, args []string) []string {
 	for i := 0; i < len(args); i++ {
 		arg := args[i]
@@ -146,12 +151,14 @@ func endFlagsAtSQL(fs *flag.FlagSet, args []string) []string {
 			return args
 		}
 		name, _, hasValue := strings.Cut(strings.TrimPrefix(arg[1:], "-"), "=")
-		if strings.HasPrefix(arg, "--") && strings.ContainsFunc(name, unicode.IsSpace) {
+		f := fs.Lookup(name)
+		comment := strings.ContainsFunc(name, unicode.IsSpace) ||
+			f == nil && strings.ContainsFunc(arg, unicode.IsSpace)
+		if strings.HasPrefix(arg, "--") && comment {
 			terminated := append([]string{}, args[:i]...)
 			terminated = append(terminated, "--")
 			return append(terminated, args[i:]...)
 		}
-		f := fs.Lookup(name)
 		if f == nil {
 			return args
 		}
@@ -164,4 +171,30 @@ func endFlagsAtSQL(fs *flag.FlagSet, args []string) []string {
 		}
 	}
 	return args
+}
+
+// hasStatement reports whether sql contains anything besides whitespace,
+// semicolons and comments. Quoted strings and identifiers count as
+// statement text, so a "--" inside them starts no comment.
+func hasStatement(sql string) bool {
+	for i := 0; i < len(sql); i++ {
+		switch c := sql[i]; {
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == ';':
+		case strings.HasPrefix(sql[i:], "--"):
+			end := strings.IndexByte(sql[i:], '\n')
+			if end < 0 {
+				return false
+			}
+			i += end
+		case strings.HasPrefix(sql[i:], "/*"):
+			end := strings.Index(sql[i+2:], "*/")
+			if end < 0 {
+				return false
+			}
+			i += end + 3
+		default:
+			return true
+		}
+	}
+	return false
 }

@@ -7,6 +7,7 @@ package report
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -236,7 +237,8 @@ func containsInt(list []int, v int) bool {
 	return false
 }
 
-// groupRules sums the findings per rule and currency in rule order.
+// groupRules sums the findings per rule and currency in rule order, with
+// a row for each rule that found nothing.
 func (d *Data) groupRules() {
 	type key struct{ rule, currency string }
 	sums := map[key]*RuleSaving{}
@@ -263,6 +265,13 @@ func (d *Data) groupRules() {
 	}
 	for _, r := range sums {
 		d.Rules = append(d.Rules, *r)
+	}
+	// A rule that found nothing still gets a row, without a currency, so
+	// that the table lists every rule that ran.
+	for _, def := range recommend.All() {
+		if !slices.ContainsFunc(d.Rules, func(r RuleSaving) bool { return r.Rule == def.Name }) {
+			d.Rules = append(d.Rules, RuleSaving{Rule: def.Name, Title: def.Title})
+		}
 	}
 	sort.Slice(d.Rules, func(i, j int) bool {
 		a, b := d.Rules[i], d.Rules[j]
