@@ -415,7 +415,7 @@ func runSharedOrg(t *testing.T, perMinute int, sdkPerMinute float32, settings st
 // TestLoadTwoConnectionsShareOrgLimit runs two connections of one org
 // twice. In the control run each connection is paced only by its own
 // Admin API limiter at the org's rate, so together they send twice what
-// the org allows and get 429s; that shows the org's limit is tight enough
+// the org allows and get 429s. That shows the org's limit is tight enough
 // to catch a plugin that paces per connection. In the second run the
 // connections set org_requests_per_minute to the org's rate, and the
 // limiter they share keeps the pair within it: no 429, and the run takes

@@ -241,7 +241,7 @@ func TestSharedLimiterNewClientReplacesOwner(t *testing.T) {
 // requests of two clients. A further request of either client must then
 // wait about a second for a token at 60 a minute, which a context with a
 // 100 ms deadline does not allow, while a client of another org still
-// gets its answer.
+// gets its response.
 func TestSharedLimiterPacesTwoClients(t *testing.T) {
 	isolateSharedLimiters(t)
 	f := newFakeAtlassian(t, newFakeClock(t0))

@@ -12,7 +12,7 @@ import (
 // request takes one token. A client may therefore send burst requests at
 // once, then one every minute/perMinute. This is the model of
 // golang.org/x/time/rate, so a client paced by such a limiter with the
-// same rate and a burst no larger never sees a 429.
+// same rate and a burst no larger never receives a 429.
 //
 // NOTE: Atlassian publishes no rate-limit algorithm or numbers; the
 // token bucket is the emulator's choice, not a copy of Atlassian's.

@@ -326,6 +326,7 @@ func TestRateLimitBurstSmallerThanMinute(t *testing.T) {
 	if a := do(t, orgsRequest(e)); a.status != http.StatusTooManyRequests {
 		t.Fatalf("third request: status %d, want 429 past the burst of 2", a.status)
 	}
+
 	// 600 a minute refill one token every 100 ms, and the bucket holds 2
 	// however long the pause.
 	clock.advance(time.Minute)
@@ -341,6 +342,7 @@ func TestRateLimitBurstSmallerThanMinute(t *testing.T) {
 	if a := do(t, orgsRequest(e)); a.status != http.StatusOK {
 		t.Errorf("request 100 ms later: status %d, want 200", a.status)
 	}
+
 	c := e.Counts()
 	if c.AdminRequests != 7 {
 		t.Errorf("AdminRequests = %d, want 7, the 429s included", c.AdminRequests)
