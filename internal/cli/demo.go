@@ -227,52 +227,22 @@ func invokedName() string {
 
 // ruleSummary counts the findings of each of rules, in their order, and
 // adds up the savings each claims, per currency. A rule that found
-// nothing gets a row with zero findings.
+// nothing gets a row with zero findings and no amounts.
 func ruleSummary(r *recommend.Report, rules []recommend.Definition) *sqlengine.Result {
-	type key struct{ rule, currency string }
-	type sums struct {
-		findings, alarms int64
-		monthly, annual  int64
-	}
-	totals := map[key]*sums{}
-	var order []key
-	for _, f := range r.Findings {
-		k := key{f.Rule, f.Currency}
-		s, ok := totals[k]
-		if !ok {
-			s = &sums{}
-			totals[k] = s
-			order = append(order, k)
-		}
-		s.findings++
-		if f.Status == "alarm" {
-			s.alarms++
-			s.monthly += f.SavingMonthlyMinor
-			s.annual += f.SavingAnnualMinor
-		}
-	}
 	text := func(name string) sqlengine.Column {
 		return sqlengine.Column{Name: name, Type: sqlengine.TypeText}
 	}
 	res := &sqlengine.Result{Columns: []sqlengine.Column{text("rule"), text("findings"),
 		text("with_saving"), text("saving_monthly"), text("saving_annual"), text("currency")},
 		Rows: [][]any{}}
-	for _, def := range rules {
-		found := false
-		for _, k := range order {
-			if k.rule != def.Name {
-				continue
-			}
-			found = true
-			s := totals[k]
-			res.Rows = append(res.Rows, []any{k.rule, s.findings, s.alarms,
-				amount(s.monthly, k.currency), amount(s.annual, k.currency),
-				nullIfEmpty(k.currency)})
+	for _, t := range recommend.ByRule(r.Findings, rules) {
+		if t.Findings == 0 {
+			res.Rows = append(res.Rows, []any{t.Rule, int64(0), int64(0), nil, nil, nil})
+			continue
 		}
-		if !found {
-			// A rule that found nothing has no currency, so no amounts.
-			res.Rows = append(res.Rows, []any{def.Name, int64(0), int64(0), nil, nil, nil})
-		}
+		res.Rows = append(res.Rows, []any{t.Rule, int64(t.Findings), int64(t.Alarms),
+			amount(t.MonthlyMinor, t.Currency), amount(t.AnnualMinor, t.Currency),
+			nullIfEmpty(t.Currency)})
 	}
 	return res
 }

@@ -3,6 +3,7 @@ package recommend
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 
@@ -204,4 +205,49 @@ func totals(findings []Finding) (sites, overall []Total) {
 	})
 	sort.Slice(overall, func(i, j int) bool { return overall[i].Currency < overall[j].Currency })
 	return sites, overall
+}
+
+// RuleTotal is what one rule found in one currency: every finding, those
+// that claim a saving (alarm rows) and the sum of those savings.
+type RuleTotal struct {
+	Rule         string
+	Currency     string // "" for a rule that found nothing
+	Findings     int
+	Alarms       int
+	MonthlyMinor int64
+	AnnualMinor  int64
+}
+
+// ByRule sums findings per rule and currency, in the order of defs and
+// then of currency codes. A rule of defs that found nothing gets one row
+// with zero findings; findings of rules not in defs are left out.
+func ByRule(findings []Finding, defs []Definition) []RuleTotal {
+	var out []RuleTotal
+	for _, def := range defs {
+		byCurrency := map[string]*RuleTotal{}
+		for _, f := range findings {
+			if f.Rule != def.Name {
+				continue
+			}
+			t := byCurrency[f.Currency]
+			if t == nil {
+				t = &RuleTotal{Rule: f.Rule, Currency: f.Currency}
+				byCurrency[f.Currency] = t
+			}
+			t.Findings++
+			if f.Status == StatusAlarm {
+				t.Alarms++
+				t.MonthlyMinor += f.SavingMonthlyMinor
+				t.AnnualMinor += f.SavingAnnualMinor
+			}
+		}
+		if len(byCurrency) == 0 {
+			out = append(out, RuleTotal{Rule: def.Name})
+			continue
+		}
+		for _, currency := range slices.Sorted(maps.Keys(byCurrency)) {
+			out = append(out, *byCurrency[currency])
+		}
+	}
+	return out
 }

@@ -7,7 +7,6 @@ package report
 import (
 	"context"
 	"fmt"
-	"slices"
 	"sort"
 	"time"
 
@@ -240,46 +239,15 @@ func containsInt(list []int, v int) bool {
 // groupRules sums the findings per rule and currency in rule order, with
 // a row for each rule that found nothing.
 func (d *Data) groupRules() {
-	type key struct{ rule, currency string }
-	sums := map[key]*RuleSaving{}
-	for _, f := range d.Findings {
-		k := key{f.Rule, f.Currency}
-		r := sums[k]
-		if r == nil {
-			r = &RuleSaving{Rule: f.Rule, Title: f.Rule, Currency: f.Currency}
-			if def, ok := recommend.Lookup(f.Rule); ok {
-				r.Title = def.Title
-			}
-			sums[k] = r
+	for _, t := range recommend.ByRule(d.Findings, recommend.All()) {
+		title := t.Rule
+		if def, ok := recommend.Lookup(t.Rule); ok {
+			title = def.Title
 		}
-		r.Findings++
-		if f.Status == recommend.StatusAlarm {
-			r.Alarms++
-			r.MonthlyMinor += f.SavingMonthlyMinor
-			r.AnnualMinor += f.SavingAnnualMinor
-		}
+		d.Rules = append(d.Rules, RuleSaving{Rule: t.Rule, Title: title, Currency: t.Currency,
+			Findings: t.Findings, Alarms: t.Alarms, MonthlyMinor: t.MonthlyMinor,
+			AnnualMinor: t.AnnualMinor})
 	}
-	order := map[string]int{}
-	for i, def := range recommend.All() {
-		order[def.Name] = i
-	}
-	for _, r := range sums {
-		d.Rules = append(d.Rules, *r)
-	}
-	// A rule that found nothing still gets a row, without a currency, so
-	// that the table lists every rule that ran.
-	for _, def := range recommend.All() {
-		if !slices.ContainsFunc(d.Rules, func(r RuleSaving) bool { return r.Rule == def.Name }) {
-			d.Rules = append(d.Rules, RuleSaving{Rule: def.Name, Title: def.Title})
-		}
-	}
-	sort.Slice(d.Rules, func(i, j int) bool {
-		a, b := d.Rules[i], d.Rules[j]
-		if order[a.Rule] != order[b.Rule] {
-			return order[a.Rule] < order[b.Rule]
-		}
-		return a.Currency < b.Currency
-	})
 }
 
 // sumCurrencies adds the spend of the sites and takes the savings from
