@@ -418,8 +418,8 @@ func runSharedOrg(t *testing.T, perMinute int, sdkPerMinute float32, settings st
 // the org allows and get 429s. That shows the org's limit is tight enough
 // to catch a plugin that paces per connection. In the second run the
 // connections set org_requests_per_minute to the org's rate, and the
-// limiter they share keeps the pair within it: no 429, and the run takes
-// at least as long as the org's rate allows for the requests sent.
+// limiter they share keeps the pair within it. So no request gets a 429,
+// and the run takes at least as long as the org's rate allows.
 func TestLoadTwoConnectionsShareOrgLimit(t *testing.T) {
 	clearConfigEnv(t)
 	before := goroutineStacks()

@@ -54,13 +54,13 @@ func wrapPaging(o *outgoing, err error) error {
 // ResolveOrgID returns Options.OrgID, or the only org the credentials
 // administer. Several orgs without org_id is an error listing their ids.
 func (c *Client) ResolveOrgID(ctx context.Context) (string, error) {
-	if c.opts.OrgID != "" {
-		return c.opts.OrgID, nil
+	if id := c.knownOrgID(); id != "" {
+		return id, nil
 	}
 	c.orgMu.Lock()
 	defer c.orgMu.Unlock()
-	if c.orgID != "" {
-		return c.orgID, nil
+	if id := c.knownOrgID(); id != "" {
+		return id, nil
 	}
 	orgs, err := c.Orgs(ctx)
 	if err != nil {
@@ -73,9 +73,8 @@ func (c *Client) ResolveOrgID(ctx context.Context) (string, error) {
 			Fix:     "use the credentials of an org admin, or an API key of the org"}
 	case 1:
 		id := orgs[0].ID
-		c.orgID = id
-		c.knownOrg.Store(&id)
-		return c.orgID, nil
+		c.orgID.Store(&id)
+		return id, nil
 	}
 	names := make([]string, len(orgs))
 	for i, o := range orgs {

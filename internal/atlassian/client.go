@@ -29,11 +29,11 @@ type Client struct {
 	jitter func() float64
 	sess   *sessionManager // nil without a session route
 
-	orgMu sync.Mutex // serializes ResolveOrgID
-	orgID string     // resolved org id, written under orgMu
-	// knownOrg is orgID for readers that must not wait on orgMu: the
-	// rate limiter lookup of a request sent while ResolveOrgID holds it.
-	knownOrg atomic.Pointer[string]
+	orgMu sync.Mutex // serializes the org lookup of ResolveOrgID
+	// orgID is the resolved org id. It is atomic so that the rate limiter
+	// lookup of the org list request, sent while ResolveOrgID holds orgMu,
+	// can read it without waiting.
+	orgID atomic.Pointer[string]
 
 	// limiterOwner names the client's rates in the shared limiters.
 	limiterOwner string

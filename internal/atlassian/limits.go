@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"net/url"
 	"strings"
 	"sync"
 
@@ -136,22 +137,20 @@ func (c *Client) limiterFor(o *outgoing) (*rate.Limiter, string) {
 		if perMinute == NoLimit {
 			return nil, ""
 		}
-		return sharedLimiter("site "+siteKey(o.base.Scheme, o.base.Host), c.limiterOwner,
+		return sharedLimiter("site "+siteKey(o.base), c.limiterOwner,
 			perMinute, siteBurst), "site's"
 	}
 	return nil, ""
 }
 
-// siteKey returns scheme and host in one spelling: lower case, without
-// the scheme's default port.
-func siteKey(scheme, host string) string {
-	scheme, host = strings.ToLower(scheme), strings.ToLower(host)
-	if h, port, err := net.SplitHostPort(host); err == nil &&
-		(scheme == "https" && port == "443" || scheme == "http" && port == "80") {
-		host = h
-		if strings.Contains(h, ":") {
-			host = "[" + h + "]"
-		}
+// siteKey returns the scheme and host of u in one spelling: lower case,
+// without the scheme's default port.
+func siteKey(u *url.URL) string {
+	scheme, host, port := strings.ToLower(u.Scheme), strings.ToLower(u.Hostname()), u.Port()
+	if port != "" && !(scheme == "https" && port == "443" || scheme == "http" && port == "80") {
+		host = net.JoinHostPort(host, port)
+	} else if strings.Contains(host, ":") {
+		host = "[" + host + "]" // an IPv6 address
 	}
 	return scheme + "://" + host
 }
@@ -169,7 +168,7 @@ func (c *Client) knownOrgID() string {
 	if c.opts.OrgID != "" {
 		return c.opts.OrgID
 	}
-	if id := c.knownOrg.Load(); id != nil {
+	if id := c.orgID.Load(); id != nil {
 		return *id
 	}
 	return ""

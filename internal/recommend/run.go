@@ -207,8 +207,8 @@ func totals(findings []Finding) (sites, overall []Total) {
 	return sites, overall
 }
 
-// RuleTotal is what one rule found in one currency: every finding, those
-// that claim a saving (alarm rows) and the sum of those savings.
+// RuleTotal is the tally of one rule in one currency: all its findings,
+// those that claim a saving (alarm rows) and the sum of those savings.
 type RuleTotal struct {
 	Rule         string
 	Currency     string // "" for a rule that found nothing
